@@ -1,0 +1,100 @@
+"""The build: load -> check -> select -> render -> write, into build/ by default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, TemplateError
+
+from publisher.check import run_checks
+from publisher.email import build_eml, render_email_html, render_email_text
+from publisher.errors import BuildError, Problem, RecordError
+from publisher.feeds import render_feeds
+from publisher.output import write_tree
+from publisher.records import Issue
+from publisher.selection import IssueView, select_all
+from publisher.site import render_index, render_issue_page
+from publisher.theme import make_environment
+from publisher.workspace import Workspace, load_workspace
+
+Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
+
+
+@dataclass
+class BuildResult:
+    output: Path
+    issues: list[str]
+    files: dict[str, bytes] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def chosen_issues(workspace: Workspace, ids: list[str], drafts: bool) -> list[Issue]:
+    if ids:
+        return [workspace.issue(i) for i in ids]
+    return [i for i in workspace.issues if i.is_published or drafts]
+
+
+def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
+    """The four files of one issue."""
+    base = f"issues/{view.issue.id}/"
+    html = render_email_html(env, view)
+    text = render_email_text(env, view)
+    return {
+        base + "index.html": render_issue_page(env, view).encode(),
+        base + "email.html": html.encode(),
+        base + "email.txt": text.encode(),
+        base + "email.eml": build_eml(view, text, html),
+    }
+
+
+def render_site(env: Environment, workspace: Workspace, views: list[IssueView]) -> dict[str, bytes]:
+    """The archive index and the feeds, over every issue shown on the web."""
+    files = {"index.html": render_index(env, workspace.config, views).encode()}
+    published = [v for v in views if v.issue.is_published]
+    template = env.get_template("feed_entry.html")
+    contents = {v.issue.id: template.render(view=v, config=v.config) for v in published}
+    files.update(render_feeds(workspace.config, published, contents))
+    return files
+
+
+def build(
+    root: Path,
+    ids: list[str] | None = None,
+    out: Path | None = None,
+    drafts: bool = False,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build everything, in memory first: nothing is written unless every stage succeeded."""
+    workspace = load_workspace(root)
+    problems = run_checks(workspace)
+    if errors := [p for p in problems if p.is_error]:
+        raise RecordError(errors)
+    issues = chosen_issues(workspace, ids or [], drafts)
+    site_issues = [i for i in workspace.issues if i.is_published or drafts or i in issues]
+    views = select_all(workspace, site_issues)
+    env = make_environment(root / workspace.config.build.templates, workspace.config.email.utm)
+    wanted = {i.id for i in issues}
+    files: dict[str, bytes] = {}
+    try:
+        todo = [v for v in views if v.issue.id in wanted]
+        for view in progress(todo) if progress else todo:
+            files.update(render_issue(env, view))
+        files.update(render_site(env, workspace, views))
+    except TemplateError as exc:
+        raise BuildError(_template_problem(exc)) from exc
+    output = out or workspace.output
+    written = write_tree(output, files, prune=not ids)
+    return BuildResult(output, sorted(wanted), files, written, problems)
+
+
+def _template_problem(exc: TemplateError) -> Problem:
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
+    return Problem(
+        file=str(name),
+        line=getattr(exc, "lineno", None),
+        message=f"template error: {exc.message or exc}",
+        hint="fix the template",
+    )

@@ -1,0 +1,149 @@
+"""The nouns: articles and issues, validated and immutable once loaded."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    model_validator,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# XML 1.0 forbids these; a feed or an email holding one is broken, so they never load.
+CONTROL_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII slug: 'Kazakhstan floods, 2024' -> 'kazakhstan-floods-2024'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def normalize_tag(tag: str) -> str:
+    """Lowercase, trimmed, inner spaces to hyphens; a namespace prefix is kept."""
+    tag = re.sub(r"\s+", "-", tag.strip().lower())
+    return re.sub(r"\s*:\s*", ":", tag)
+
+
+def check_slug(value: str) -> str:
+    if not SLUG_RE.match(value):
+        raise ValueError(
+            f"'{value}' is not a slug: use lowercase letters, digits and single hyphens"
+            f" (e.g. '{slugify(value) or 'my-article'}')"
+        )
+    return value
+
+
+def check_http_url(value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"'{value[:80]}' is not an absolute http(s) URL: write it in full, like https://example.com/page"
+        )
+    if any(c.isspace() for c in value):
+        raise ValueError("a URL may not contain spaces or newlines")
+    return value
+
+
+def normalize_tags(value: object) -> object:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ValueError(
+            'tags must be a list of strings, like tags = ["climate", "region:central-asia"]'
+        )
+    seen: dict[str, None] = {}
+    for tag in value:
+        if norm := normalize_tag(tag):
+            seen[norm] = None
+    return tuple(seen)
+
+
+def one_line(value: str) -> str:
+    """Titles are single-line text: newlines and control characters become spaces."""
+    return re.sub(r"\s+", " ", CONTROL_CHARS_RE.sub(" ", value)).strip()
+
+
+def strip_control(value: str) -> str:
+    return CONTROL_CHARS_RE.sub("", value)
+
+
+Slug = Annotated[str, AfterValidator(check_slug)]
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+Tags = Annotated[tuple[str, ...], BeforeValidator(normalize_tags)]
+Line = Annotated[str, AfterValidator(one_line), Field(min_length=1)]
+Text = Annotated[str, AfterValidator(strip_control)]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Image(Record):
+    url: HttpUrl
+    alt: Annotated[str, AfterValidator(one_line)] = ""
+    credit: Annotated[str, AfterValidator(one_line)] = ""
+    width: PositiveInt | None = None
+    height: PositiveInt | None = None
+
+
+class Article(Record):
+    id: Slug = ""
+    title: Line
+    url: HttpUrl
+    published: date
+    category: Annotated[str, AfterValidator(one_line)] = ""
+    tags: Tags = ()
+    summary: Text = ""
+    source: Annotated[str, AfterValidator(one_line)] = ""
+    author: Annotated[str, AfterValidator(one_line)] = ""
+    image: Image | None = None
+    popularity: NonNegativeInt | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_url(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("url"), str):
+            parts = urlsplit(data["url"].strip())
+            if not data.get("id"):
+                data = {**data, "id": slugify(parts.path) or slugify(parts.netloc)}
+            if not data.get("source"):
+                data = {**data, "source": parts.netloc.removeprefix("www.")}
+        return data
+
+
+class Issue(Record):
+    id: Slug
+    title: Line
+    date: date
+    status: Literal["draft", "published"] = "draft"
+    intro: Text = ""
+    preheader: Annotated[str, AfterValidator(one_line)] = ""
+    number: PositiveInt | None = None
+    pin: dict[str, tuple[Slug, ...]] = Field(default_factory=dict)
+    exclude: tuple[Slug, ...] = ()
+    content_hash: str = ""
+    articles: tuple[Article, ...] = Field(min_length=1)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == "published"
+
+    @property
+    def sort_key(self) -> tuple[date, str]:
+        """Issues are ordered by date, then id: 'later' always means a larger key."""
+        return (self.date, self.id)
+
+    @property
+    def lead(self) -> Article:
+        return self.articles[0]

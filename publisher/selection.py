@@ -1,0 +1,78 @@
+"""The select stage: for each issue, its number, sections, related articles and addresses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from publisher.config import Config
+from publisher.records import Article, Issue
+from publisher.related import RelatedIndex, RelatedPick
+from publisher.rules import SectionPicks, select_sections
+from publisher.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class IssueView:
+    """Everything a template needs to render one issue."""
+
+    issue: Issue
+    number: int
+    sections: tuple[SectionPicks, ...]
+    related: dict[str, tuple[RelatedPick, ...]]
+    config: Config
+
+    @property
+    def web_url(self) -> str:
+        return issue_url(self.config, self.issue.id)
+
+    @property
+    def preheader(self) -> str:
+        from publisher.markup import first_sentence
+
+        return self.issue.preheader or first_sentence(self.issue.intro or self.issue.title)
+
+    @cached_property
+    def shown_articles(self) -> tuple[Article, ...]:
+        """Every article the issue shows, in order: its own, then the sections' picks."""
+        seen: dict[str, Article] = {a.id: a for a in self.issue.articles}
+        for picks in self.sections:
+            for article in picks.articles:
+                seen.setdefault(article.id, article)
+        return tuple(seen.values())
+
+
+def issue_url(config: Config, issue_id: str) -> str:
+    return f"{config.newsletter.url}issues/{issue_id}/"
+
+
+def candidate_archive(workspace: Workspace, issue: Issue) -> list[tuple[Issue, Article]]:
+    """What rules may look at for an issue: published issues up to it, and the issue itself."""
+    return [
+        (i, a)
+        for i, a in workspace.articles
+        if i.id == issue.id or (i.is_published and i.sort_key <= issue.sort_key)
+    ]
+
+
+def issue_number(workspace: Workspace, issue: Issue) -> int:
+    return issue.number or 1 + [i.id for i in workspace.issues].index(issue.id)
+
+
+def select_issue(workspace: Workspace, issue: Issue, index: RelatedIndex) -> IssueView:
+    archive = candidate_archive(workspace, issue)
+    return IssueView(
+        issue=issue,
+        number=issue_number(workspace, issue),
+        sections=select_sections(workspace.config.sections, issue, archive),
+        related=index.related_for_issue(issue),
+        config=workspace.config,
+    )
+
+
+def select_all(workspace: Workspace, issues: list[Issue]) -> list[IssueView]:
+    index = RelatedIndex(
+        [(i, a) for i, a in workspace.articles if i.is_published or i in issues],
+        workspace.config.related,
+    )
+    return [select_issue(workspace, issue, index) for issue in issues]

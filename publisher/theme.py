@@ -1,0 +1,82 @@
+"""The template environment: the workspace's templates first, the built-in theme last."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+
+from publisher.markup import first_sentence, markdown_html, markdown_text
+
+
+def builtin_templates() -> Path:
+    """The default theme: inside the installed package, or the repo's templates/ when run from source."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
+def long_date(value: date) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def wrap(text: str, width: int = 72, indent: str = "") -> str:
+    """Wrap each paragraph near 72 columns; long URLs are never broken."""
+    paragraphs = text.split("\n")
+    return "\n".join(
+        textwrap.fill(
+            p, width=width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+        )
+        if p.strip()
+        else ""
+        for p in paragraphs
+    )
+
+
+def add_params(url: str, params: Mapping[str, str]) -> str:
+    """The URL with tracking parameters added; parameters it already has are kept."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.update({k: v for k, v in params.items() if k not in query})
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def make_environment(
+    workspace_templates: Path | None, utm: Mapping[str, str] | None = None
+) -> Environment:
+    """User folder first, built-in theme last; '!theme/x.html' always names the built-in one."""
+    builtin = FileSystemLoader(builtin_templates())
+    loaders = [builtin, PrefixLoader({"!theme": builtin})]
+    user = workspace_templates
+    if user is not None and user.is_dir() and user.resolve() != builtin_templates().resolve():
+        loaders.insert(0, FileSystemLoader(user))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(["html", "htm", "xml"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        markdown=markdown_html,
+        markdown_text=markdown_text,
+        first_sentence=first_sentence,
+        long_date=long_date,
+        wrap=wrap,
+        utm=lambda url: add_params(url, utm or {}),
+    )
+    return env

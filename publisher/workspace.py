@@ -1,0 +1,148 @@
+"""Reads a workspace: config.toml and issues/*.toml. The one module that reads it."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from publisher.config import Config
+from publisher.errors import ConfigError, Problem, RecordError
+from publisher.records import SLUG_RE, Article, Issue, slugify
+from publisher.validate import archive_problems, config_problems, issue_problems
+
+CONFIG_FILE = "config.toml"
+ISSUES_DIR = "issues"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A loaded, valid workspace: the config and every issue, ordered by date then id."""
+
+    root: Path
+    config: Config
+    issues: tuple[Issue, ...]
+    warnings: tuple[Problem, ...] = ()
+
+    def issue(self, issue_id: str) -> Issue:
+        for issue in self.issues:
+            if issue.id == issue_id:
+                return issue
+        known = ", ".join(i.id for i in self.issues) or "none"
+        raise RecordError(
+            Problem(
+                file=f"{ISSUES_DIR}/{issue_id}.toml",
+                message=f"no issue '{issue_id}' (known: {known})",
+            )
+        )
+
+    @cached_property
+    def articles(self) -> tuple[tuple[Issue, Article], ...]:
+        """The archive: every article of every issue, with the issue that carries it."""
+        return tuple((issue, article) for issue in self.issues for article in issue.articles)
+
+    @property
+    def published(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.is_published)
+
+    def issue_path(self, issue_id: str) -> Path:
+        return self.root / ISSUES_DIR / f"{issue_id}.toml"
+
+    @property
+    def output(self) -> Path:
+        return self.root / self.config.build.output
+
+
+def read_toml(path: Path, label: str) -> dict[str, Any]:
+    """Parse one TOML file; malformed TOML is reported with its line."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(Problem(file=label, message="file not found")) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(Problem(file=label, message=f"cannot read the file: {exc}")) from exc
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(str(exc))
+        raise RecordError(
+            Problem(
+                file=label,
+                line=line,
+                message=f"malformed TOML: {exc}",
+                hint="fix the syntax at that line",
+            )
+        ) from exc
+
+
+def _toml_error_line(message: str) -> int | None:
+    marker = "line "
+    if marker not in message:
+        return None
+    digits = message.rsplit(marker, 1)[1].split(",")[0].split(")")[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def load_config(root: Path) -> Config:
+    path = root / CONFIG_FILE
+    if not path.exists():
+        raise ConfigError(
+            Problem(
+                file=str(path),
+                message="no config.toml here",
+                hint="run in a workspace, or create one with 'publisher init DIR'",
+            )
+        )
+    try:
+        data = read_toml(path, CONFIG_FILE)
+    except RecordError as exc:
+        raise ConfigError(exc.problems) from exc
+    if problems := config_problems(data):
+        raise ConfigError(problems)
+    try:
+        return Config(**data)
+    except ValidationError as exc:
+        raise ConfigError(config_problems(data, exc)) from exc
+
+
+def load_issue(path: Path, label: str) -> tuple[Issue | None, list[Problem]]:
+    try:
+        data = read_toml(path, label)
+    except (RecordError, ConfigError) as exc:
+        return None, exc.problems
+    issue_id = path.stem
+    if not SLUG_RE.match(issue_id):
+        return None, [
+            Problem(
+                file=label,
+                message=f"the file name '{issue_id}' is not a slug (it is the issue id)",
+                hint=f"rename it to '{slugify(issue_id) or 'issue'}.toml'",
+            )
+        ]
+    try:
+        return Issue(id=issue_id, **data), []
+    except ValidationError as exc:
+        return None, issue_problems(label, data, exc)
+    except TypeError:
+        return None, [
+            Problem(file=label, message="the file sets 'id'; an issue's id is its file name")
+        ]
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Load and validate everything; raise RecordError listing every problem found."""
+    config = load_config(root)
+    issues: list[Issue] = []
+    problems: list[Problem] = []
+    for path in sorted((root / ISSUES_DIR).glob("*.toml")):
+        issue, found = load_issue(path, f"{ISSUES_DIR}/{path.name}")
+        problems += found
+        if issue is not None:
+            issues.append(issue)
+    issues.sort(key=lambda i: i.sort_key)
+    problems += archive_problems(issues)
+    if any(p.is_error for p in problems):
+        raise RecordError(problems)
+    return Workspace(root=root, config=config, issues=tuple(issues), warnings=tuple(problems))
