@@ -1,0 +1,193 @@
+"""Edits of issue files with tomlkit: the editor's comments and layout survive every change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomlkit
+from pydantic import ValidationError
+from tomlkit.items import Table
+from tomlkit.toml_document import TOMLDocument
+
+from publisher.errors import Problem, RecordError, UsageError
+from publisher.output import write_atomic
+from publisher.records import SLUG_RE, Article, Issue, slugify
+from publisher.theme import builtin_templates
+from publisher.validate import issue_problems
+
+T = TypeVar("T")
+ATTEMPTS = 5
+
+
+def issue_label(path: Path) -> str:
+    return f"issues/{path.name}"
+
+
+def articles_hash(articles: Iterable[Article]) -> str:
+    """A stable digest of the articles' content: any edit to any field changes it."""
+    data = [a.model_dump(mode="json") for a in articles]
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def read_text(path: Path) -> str:
+    label = issue_label(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UsageError(
+            Problem(label, f"no issue '{path.stem}'", hint=f"create it: publisher new {path.stem}")
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(Problem(label, f"cannot read the file: {exc}")) from exc
+
+
+def parse(text: str, path: Path) -> TOMLDocument:
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        problem = Problem(issue_label(path), f"malformed TOML: {exc}", line=exc.line)
+        raise RecordError(problem) from exc
+
+
+def as_issue(data: dict[str, Any], path: Path) -> Issue:
+    """Validate parsed TOML as the issue it will be once written."""
+    try:
+        return Issue(id=path.stem, **data)
+    except ValidationError as exc:
+        raise RecordError(issue_problems(issue_label(path), data, exc)) from exc
+
+
+Change = Callable[[str, TOMLDocument], tuple[str, T]]
+
+
+def update_issue_file(path: Path, change: Change[T]) -> T:
+    """Apply `change` (old text and document -> new text) to the file and write it atomically.
+
+    The file is re-read just before writing; if someone saved it meanwhile, the change is
+    redone on their version, so a concurrent edit is never lost."""
+    for _ in range(ATTEMPTS):
+        before = read_text(path)
+        text, result = change(before, parse(before, path))
+        if text == before:
+            return result
+        as_issue(tomllib.loads(text), path)
+        if read_text(path) == before:
+            write_atomic(path, text.encode("utf-8"))
+            return result
+    raise RecordError(
+        Problem(issue_label(path), "the file kept changing while it was being edited; try again")
+    )
+
+
+def refuse_published(doc: TOMLDocument, path: Path, action: str) -> None:
+    if doc.get("status") == "published":
+        raise RecordError(
+            Problem(
+                issue_label(path),
+                f"the issue is published and frozen; cannot {action}",
+                record="issue",
+                field="status",
+                hint="start a new issue with 'publisher new'",
+            )
+        )
+
+
+def article_table(article: Article) -> Table:
+    """An [[articles]] table in the same key order and style as hand-written ones."""
+    table = tomlkit.table()
+    for key, value in article.model_dump(exclude_defaults=True, exclude={"image"}).items():
+        if key == "summary":
+            value = tomlkit.string(value.strip() + "\n", multiline=True)
+        table.add(key, list(value) if isinstance(value, tuple) else value)
+    if article.image is not None:
+        image = tomlkit.inline_table()
+        image.update(article.image.model_dump(exclude_defaults=True))
+        table.add("image", image)
+    return table
+
+
+def append_articles(path: Path, articles: list[Article], comment: str = "") -> list[Article]:
+    """Append articles to a draft; ones whose id or URL the file holds by now are left out.
+
+    The new tables are added after the file's last line, so its text is kept byte for byte."""
+
+    def change(text: str, doc: TOMLDocument) -> tuple[str, list[Article]]:
+        refuse_published(doc, path, "import into it")
+        held = doc.get("articles") or []
+        ids, urls = {a.get("id") for a in held}, {a.get("url") for a in held}
+        fresh = [a for a in articles if a.id not in ids and a.url not in urls]
+        if not fresh:
+            return text, fresh
+        tables = tomlkit.aot()
+        for article in fresh:
+            tables.append(article_table(article))
+        block = tomlkit.dumps({"articles": tables}).strip("\n")
+        # The hand-written style: a summary's text starts on the line after its quotes.
+        block = block.replace('\nsummary = """', '\nsummary = """\n')
+        head = f"# {comment}\n" if comment else ""
+        return text.rstrip("\n") + "\n\n" + head + block + "\n", fresh
+
+    return update_issue_file(path, change)
+
+
+def set_after(doc: TOMLDocument, anchor: str, key: str, value: str) -> None:
+    """Set a top-level key; a new one goes on the line after `anchor`, not at the end."""
+    if key in doc or anchor not in doc:
+        doc[key] = value
+    else:
+        doc._insert_after(anchor, key, value)  # tomlkit has no public "insert after"
+
+
+def publish_issue(path: Path) -> Issue:
+    """Set status = "published" and store the articles' content hash, keeping comments."""
+
+    def change(text: str, doc: TOMLDocument) -> tuple[str, Issue]:
+        refuse_published(doc, path, "publish it again")
+        issue = as_issue(doc.unwrap(), path)
+        if not issue.articles:
+            raise RecordError(
+                Problem(issue_label(path), "the issue has no articles", "issue", "articles")
+            )
+        doc["status"] = "published"
+        set_after(doc, "status", "content_hash", articles_hash(issue.articles))
+        return tomlkit.dumps(doc), issue
+
+    return update_issue_file(path, change)
+
+
+def new_issue_text(template: Path, issue_id: str, day: date, title: str) -> str:
+    text = template.read_text(encoding="utf-8")
+    values = {
+        "{{ID}}": issue_id,
+        "{{DATE}}": day.isoformat(),
+        "{{TITLE}}": tomlkit.string(title).as_string(),
+    }
+    for marker, value in values.items():
+        text = text.replace(marker, value)
+    return text
+
+
+def new_issue(root: Path, issue_id: str, day: date, title: str, templates: Path) -> Path:
+    """Write issues/<id>.toml as a draft from the template; never overwrite an issue."""
+    label = f"issues/{issue_id}.toml"
+    if not SLUG_RE.match(issue_id):
+        hint = f"e.g. '{slugify(issue_id) or day.isoformat()}'"
+        raise UsageError(Problem(label, f"'{issue_id}' is not a valid issue id", hint=hint))
+    path = root / "issues" / f"{issue_id}.toml"
+    if path.exists():
+        raise UsageError(
+            Problem(label, "the issue exists already", hint="choose another id or edit the file")
+        )
+    own = templates / "init" / "new_issue.toml"
+    template = own if own.is_file() else builtin_templates() / "init" / "new_issue.toml"
+    text = new_issue_text(template, issue_id, day, title)
+    as_issue(parse(text, path).unwrap(), path)
+    write_atomic(path, text.encode("utf-8"))
+    return path
