@@ -109,6 +109,32 @@ def init(
     out.print(f"Next: cd {directory} && publisher build")
 
 
+@app.command()
+def explain(
+    issue: Annotated[str, typer.Argument(help="The issue id, e.g. 2024-16.")],
+    article: Annotated[str | None, typer.Argument(help="Only this article's related picks.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    misses: Annotated[int, typer.Option(min=0, help="Near-misses to show per list.")] = 3,
+    root: Root = Path("."),
+) -> None:
+    """Show why each section and related pick of an issue was chosen, and what nearly was.
+
+    Example: publisher explain 2024-16 kazakhstan-flooding --json
+    """
+    import json
+
+    from publisher.explain import explain as run_explain
+    from publisher.explain import to_json, to_text
+    from publisher.workspace import load_workspace
+
+    explanation = run_explain(load_workspace(root), issue, article, misses)
+    if as_json:
+        typer.echo(json.dumps(to_json(explanation), indent=2, ensure_ascii=False))
+        return
+    for line in to_text(explanation):
+        out.print(line, markup=False)
+
+
 def main() -> None:
     try:
         app()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeFloat,
@@ -68,7 +70,18 @@ class Feeds(Part):
     articles: bool = False
     tags: tuple[str, ...] = ()
     hub: HttpUrl | None = None
-    archive_size: NonNegativeInt = 0
+    # Issues per RFC 5005 archive page (archive/<n>/atom.xml); 0 = no archive pages.
+    archive_size: NonNegativeInt = 20
+    # The host in entry ids (tag:<host>,<year>:issue/<id>); default: the newsletter url's host.
+    # Pin it before moving the newsletter to a new address, so readers see no duplicates.
+    id_domain: str = ""
+
+    @field_validator("id_domain")
+    @classmethod
+    def _host_name(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value):
+            raise ValueError(f"'{value}' is not a lowercase host name, like weekly.example.org")
+        return value
 
     @field_validator("tags")
     @classmethod
@@ -76,23 +89,44 @@ class Feeds(Part):
         return tuple(normalize_tag(t) for t in tags)
 
 
+def tag_patterns(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Tags and globs are compared normalised, like the articles' own tags."""
+    return tuple(normalize_tag(t) for t in tags)
+
+
+def one_or_many(value: object) -> object:
+    """`match = {...}` is a list of one; a list of tables means any of them."""
+    return [value] if isinstance(value, dict) else value
+
+
+def number_weight(value: object) -> object:
+    # TOML strings and booleans would otherwise be coerced silently ("2" -> 2.0, true -> 1.0).
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"a weight must be a number, like 2.0; got {value!r}")
+    return value
+
+
+Weight = Annotated[NonNegativeFloat, BeforeValidator(number_weight)]
+Patterns = Annotated[tuple[str, ...], AfterValidator(tag_patterns)]
+
+
 class Match(Part):
-    any: tuple[str, ...] = ()
-    all: tuple[str, ...] = ()
-    none: tuple[str, ...] = ()
+    """All keys of one match must hold; globs like 'region:*' are allowed in tags."""
+
+    any: Patterns = ()
+    all: Patterns = ()
+    none: Patterns = ()
     categories: tuple[str, ...] = ()
 
-    @field_validator("any", "all", "none")
-    @classmethod
-    def _normalise(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(normalize_tag(t) for t in tags)
+    def patterns(self) -> tuple[str, ...]:
+        return self.any + self.all + self.none
 
 
 class Section(Part):
     name: Slug
     title: Annotated[str, AfterValidator(one_line)] = ""
     scope: Literal["issue", "archive"] = "issue"
-    match: Match | tuple[Match, ...] = Match()
+    match: Annotated[tuple[Match, ...], BeforeValidator(one_or_many)] = (Match(),)
     order: Literal["newest", "oldest", "popular", "editorial"] = "newest"
     limit: NonNegativeInt = 3
     exclude_issue_articles: bool = False
@@ -100,24 +134,24 @@ class Section(Part):
 
     @property
     def matches(self) -> tuple[Match, ...]:
-        return self.match if isinstance(self.match, tuple) else (self.match,)
+        return self.match
 
 
 class Related(Part):
     limit: NonNegativeInt = 3
     min_score: NonNegativeFloat = 1.0
-    weights: dict[str, float] = Field(default_factory=lambda: {"*": 1.0})
-    ignore: tuple[str, ...] = ()
+    weights: dict[str, Weight] = Field(default_factory=lambda: {"*": 1.0})
+    ignore: Patterns = ()
     idf: bool = True
     half_life_days: NonNegativeFloat = 365
     max_tag_share: float = Field(0.5, gt=0, le=1)
-    max_per_source: NonNegativeInt | None = None
-    max_per_category: NonNegativeInt | None = None
+    max_per_source: PositiveInt | None = None
+    max_per_category: PositiveInt | None = None
 
-    @field_validator("ignore")
+    @field_validator("weights")
     @classmethod
-    def _normalise(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(normalize_tag(t) for t in tags)
+    def _normalise_keys(cls, weights: dict[str, float]) -> dict[str, float]:
+        return {normalize_tag(k): v for k, v in weights.items()}
 
 
 class Build(Part):

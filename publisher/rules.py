@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from fnmatch import fnmatchcase
 
 from publisher.config import Match, Section
 from publisher.records import Article, Issue
+
+Entry = tuple[Issue, Article]
+PICKED = "picked"
 
 
 @dataclass(frozen=True)
@@ -20,44 +25,157 @@ class SectionPicks:
         return self.section.title or self.section.name.replace("-", " ").capitalize()
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One article a section considered, and why it was shown or not."""
+
+    article: Article
+    issue: Issue
+    reason: str
+
+    @property
+    def picked(self) -> bool:
+        return self.reason.startswith(PICKED)
+
+
 def _has(tags: Sequence[str], pattern: str) -> bool:
     return any(fnmatchcase(tag, pattern) for tag in tags)
 
 
 def matches(article: Article, match: Match) -> bool:
     tags = article.tags
+    category = article.category.lower()
     return (
         (not match.any or any(_has(tags, p) for p in match.any))
         and all(_has(tags, p) for p in match.all)
         and not any(_has(tags, p) for p in match.none)
         and (
-            not match.categories
-            or article.category.lower() in {c.lower() for c in match.categories}
+            not match.categories or any(fnmatchcase(category, c.lower()) for c in match.categories)
         )
     )
 
 
-def select_section(
-    section: Section, issue: Issue, archive: Sequence[tuple[Issue, Article]]
-) -> SectionPicks:
-    """The articles a section shows in one issue (first honest level: no pins, no age limit)."""
-    if section.scope == "issue":
-        pool = [(issue, a) for a in issue.articles]
-    else:
-        pool = [(i, a) for i, a in archive if i.sort_key <= issue.sort_key]
-    if section.exclude_issue_articles:
-        pool = [(i, a) for i, a in pool if i.id != issue.id]
-    picked = [a for _, a in pool if any(matches(a, m) for m in section.matches)]
-    if section.order == "newest":
-        picked.sort(key=lambda a: (a.published, a.id), reverse=True)
-    elif section.order == "oldest":
-        picked.sort(key=lambda a: (a.published, a.id))
-    elif section.order == "popular":
-        picked.sort(key=lambda a: (-(a.popularity or 0), a.published, a.id))
-    return SectionPicks(section, tuple(picked[: section.limit]))
+def matching_rule(article: Article, section: Section) -> int | None:
+    """The number (from 1) of the section's first match the article meets, or None."""
+    return next((n for n, m in enumerate(section.matches, 1) if matches(article, m)), None)
+
+
+def describe_match(match: Match) -> str:
+    parts = [f"{key}={list(getattr(match, key))}" for key in ("any", "all", "none", "categories")]
+    return ", ".join(p for p in parts if not p.endswith("=[]")) or "every article"
+
+
+class SectionIndex:
+    """Each section's matching articles of published issues, in the section's order.
+
+    Built once per build: an issue then walks its section's list and stops at the limit,
+    instead of matching the whole archive again for every issue.
+    """
+
+    def __init__(self, sections: Sequence[Section], archive: Iterable[Entry]) -> None:
+        self.sections = {s.name: s for s in sections}
+        self.entries = sorted(
+            ((i, a) for i, a in archive if i.is_published), key=lambda e: e[0].sort_key
+        )
+        self.rank = {i: n for n, i in enumerate(dict.fromkeys(i.id for i, _ in self.entries))}
+        self.by_id = {a.id: (i, a) for i, a in self.entries}
+        self.matched = {s.name: self._ordered(s, self.entries) for s in sections}
+
+    def _ordered(
+        self, section: Section, entries: Iterable[Entry], rank: int | None = None
+    ) -> list[tuple[tuple, Entry]]:
+        """Matching entries sorted by the section's order; `rank` places an issue's own."""
+        found = [(i, a) for i, a in entries if matching_rule(a, section)]
+        return sorted(
+            (order_key(section, i, a, self.rank.get(i.id, 0) if rank is None else rank), (i, a))
+            for i, a in found
+        )
+
+    def select(self, section: Section, issue: Issue) -> SectionPicks:
+        """The articles a section shows in one issue: pins first, then the rule's order."""
+        picks = (v.article for v in self.walk(section, issue) if v.picked)
+        return SectionPicks(section, tuple(picks))
+
+    def walk(self, section: Section, issue: Issue, misses: int = 0) -> Iterator[Verdict]:
+        """The articles considered, in order: every pick and then up to `misses` others."""
+        shown = 0
+        for issue_of, article, reason in self._candidates(section, issue):
+            if reason is None and shown >= section.limit:
+                reason = f"beyond the limit of {section.limit}"
+            if reason is None:
+                shown += 1
+                yield Verdict(article, issue_of, PICKED)
+            elif misses > 0:
+                misses -= 1
+                yield Verdict(article, issue_of, reason)
+            if misses <= 0 and shown >= section.limit:
+                return
+
+    def _candidates(
+        self, section: Section, issue: Issue
+    ) -> Iterator[tuple[Issue, Article, str | None]]:
+        seen: set[str] = set()
+        for issue_of, article in self._pinned(section, issue):
+            seen.update((article.id, article.url))
+            yield issue_of, article, None
+        # The issue's own articles rank above every other issue's in editorial order.
+        own = self._ordered(section, ((issue, a) for a in issue.articles), len(self.rank))
+        others = (e for e in self.matched[section.name] if e[1][0].id != issue.id)
+        for _, (issue_of, article) in heapq.merge(own, others):
+            if article.id in seen or article.url in seen:
+                continue
+            reason = rejection(section, issue, issue_of, article)
+            if reason is None:
+                seen.update((article.id, article.url))
+            yield issue_of, article, reason
+
+    def _pinned(self, section: Section, issue: Issue) -> Iterator[Entry]:
+        own = {a.id: (issue, a) for a in issue.articles}
+        for article_id in issue.pin.get(section.name, ()):
+            entry = own.get(article_id) or self.by_id.get(article_id)
+            if entry and (entry[0].id == issue.id or entry[0].sort_key < issue.sort_key):
+                yield entry
+
+
+def order_key(section: Section, issue: Issue, article: Article, rank: int) -> tuple:
+    """The section's order, then a fixed tie-break: published date (newest first), then id."""
+    newest = (-article.published.toordinal(), article.id)
+    if section.order == "oldest":
+        return (article.published.toordinal(), article.id)
+    if section.order == "popular":
+        popularity = -1 if article.popularity is None else article.popularity
+        return (-popularity, *newest)
+    if section.order == "editorial":
+        position = next(n for n, a in enumerate(issue.articles) if a.id == article.id)
+        return (-rank, position, *newest)
+    return newest
+
+
+def rejection(section: Section, issue: Issue, issue_of: Issue, article: Article) -> str | None:
+    """Why a matching article may not be shown in this issue, or None if it may."""
+    same = issue_of.id == issue.id
+    if not same and issue_of.sort_key > issue.sort_key:
+        return "from a later issue"
+    if section.scope == "issue" and not same:
+        return "from an earlier issue (scope = issue)"
+    if same and section.exclude_issue_articles:
+        return "in this issue (exclude_issue_articles)"
+    if article.id in issue.exclude:
+        return "excluded by the issue file"
+    if section.max_age_days is not None:
+        oldest = issue.date - timedelta(days=section.max_age_days)
+        if article.published < oldest:
+            return f"older than max_age_days = {section.max_age_days}"
+    return None
+
+
+def select_section(section: Section, issue: Issue, archive: Iterable[Entry]) -> SectionPicks:
+    """The articles a section shows in one issue (published earlier issues and the issue)."""
+    return SectionIndex([section], archive).select(section, issue)
 
 
 def select_sections(
-    sections: Sequence[Section], issue: Issue, archive: Sequence[tuple[Issue, Article]]
+    sections: Sequence[Section], issue: Issue, archive: Iterable[Entry]
 ) -> tuple[SectionPicks, ...]:
-    return tuple(select_section(s, issue, archive) for s in sections)
+    index = SectionIndex(sections, archive)
+    return tuple(index.select(s, issue) for s in sections)

@@ -8,7 +8,7 @@ from functools import cached_property
 from publisher.config import Config
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick
-from publisher.rules import SectionPicks, select_sections
+from publisher.rules import SectionIndex, SectionPicks
 from publisher.workspace import Workspace
 
 
@@ -59,20 +59,21 @@ def issue_number(workspace: Workspace, issue: Issue) -> int:
     return issue.number or 1 + [i.id for i in workspace.issues].index(issue.id)
 
 
-def select_issue(workspace: Workspace, issue: Issue, index: RelatedIndex) -> IssueView:
-    archive = candidate_archive(workspace, issue)
+def select_issue(
+    workspace: Workspace, issue: Issue, index: RelatedIndex, sections: SectionIndex | None = None
+) -> IssueView:
+    sections = sections or SectionIndex(workspace.config.sections, workspace.articles)
     return IssueView(
         issue=issue,
         number=issue_number(workspace, issue),
-        sections=select_sections(workspace.config.sections, issue, archive),
+        sections=tuple(sections.select(s, issue) for s in workspace.config.sections),
         related=index.related_for_issue(issue),
         config=workspace.config,
     )
 
 
 def select_all(workspace: Workspace, issues: list[Issue]) -> list[IssueView]:
-    index = RelatedIndex(
-        [(i, a) for i, a in workspace.articles if i.is_published or i in issues],
-        workspace.config.related,
-    )
-    return [select_issue(workspace, issue, index) for issue in issues]
+    """Views of the issues; both indexes hold published issues only, so drafts never leak."""
+    index = RelatedIndex(workspace.articles, workspace.config.related)
+    sections = SectionIndex(workspace.config.sections, workspace.articles)
+    return [select_issue(workspace, issue, index, sections) for issue in issues]
