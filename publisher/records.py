@@ -14,8 +14,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     NonNegativeInt,
     PositiveInt,
+    PrivateAttr,
     model_validator,
 )
 
@@ -24,16 +26,21 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CONTROL_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
+# Letters NFKD does not decompose to ASCII.
+_TRANSLITERATE = str.maketrans({"ı": "i", "ø": "o", "ß": "ss", "æ": "ae", "đ": "d", "ł": "l", "ə": "e"})
+
+
 def slugify(text: str) -> str:
     """Lowercase ASCII slug: 'Kazakhstan floods, 2024' -> 'kazakhstan-floods-2024'."""
+    text = text.lower().translate(_TRANSLITERATE)
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def normalize_tag(tag: str) -> str:
     """Lowercase, trimmed, inner spaces to hyphens; a namespace prefix is kept."""
-    tag = re.sub(r"\s+", "-", tag.strip().lower())
-    return re.sub(r"\s*:\s*", ":", tag)
+    tag = re.sub(r"\s*:\s*", ":", tag.strip().lower())
+    return re.sub(r"\s+", "-", tag)
 
 
 def check_slug(value: str) -> str:
@@ -45,15 +52,17 @@ def check_slug(value: str) -> str:
     return value
 
 
+_HTTP_URL_RE = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?", re.IGNORECASE)
+
+
 def check_http_url(value: str) -> str:
     value = value.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not _HTTP_URL_RE.fullmatch(value):
+        if any(c.isspace() for c in value):
+            raise ValueError("a URL may not contain spaces or newlines")
         raise ValueError(
             f"'{value[:80]}' is not an absolute http(s) URL: write it in full, like https://example.com/page"
         )
-    if any(c.isspace() for c in value):
-        raise ValueError("a URL may not contain spaces or newlines")
     return value
 
 
@@ -69,13 +78,37 @@ def normalize_tags(value: object) -> object:
     return tuple(seen)
 
 
+_NOT_ONE_LINE_RE = re.compile("[\x00-\x1f\x7f\ufffe\uffff\u0085\u2028\u2029]|[^\\S ]| {2}")
+
+
 def one_line(value: str) -> str:
     """Titles are single-line text: newlines and control characters become spaces."""
+    if not _NOT_ONE_LINE_RE.search(value):
+        return value.strip()
     return re.sub(r"\s+", " ", CONTROL_CHARS_RE.sub(" ", value)).strip()
 
 
 def strip_control(value: str) -> str:
     return CONTROL_CHARS_RE.sub("", value)
+
+
+# How repr() writes the characters of CONTROL_CHARS_RE: a fast first look over a whole record.
+_REPR_CONTROL_RE = re.compile(r"\\x(?:0[0-8bcef]|1[0-9a-f]|7f)|\\uffff|\\ufffe")
+
+
+def control_char_paths(data: object, path: str = "") -> tuple[str, ...]:
+    """Dotted paths ('articles.2.title') of raw string values holding XML-incompatible characters."""
+    if not path and not _REPR_CONTROL_RE.search(repr(data)):
+        return ()
+    if isinstance(data, str):
+        return (path,) if CONTROL_CHARS_RE.search(data) else ()
+    if isinstance(data, dict):
+        items = [(str(k), v) for k, v in data.items()]
+    elif isinstance(data, list | tuple):
+        items = [(str(i), v) for i, v in enumerate(data)]
+    else:
+        return ()
+    return tuple(p for k, v in items for p in control_char_paths(v, f"{path}.{k}" if path else k))
 
 
 Slug = Annotated[str, AfterValidator(check_slug)]
@@ -127,13 +160,22 @@ class Issue(Record):
     title: Line
     date: date
     status: Literal["draft", "published"] = "draft"
+    # The day a published issue was last really changed (a correction): feeds show it as updated.
+    updated: date | None = None
     intro: Text = ""
     preheader: Annotated[str, AfterValidator(one_line)] = ""
     number: PositiveInt | None = None
     pin: dict[str, tuple[Slug, ...]] = Field(default_factory=dict)
     exclude: tuple[Slug, ...] = ()
     content_hash: str = ""
-    articles: tuple[Article, ...] = Field(min_length=1)
+    # A fresh draft (`publisher new`) has no articles yet; a published issue needs one.
+    articles: tuple[Article, ...] = ()
+
+    @model_validator(mode="after")
+    def _published_has_articles(self) -> Issue:
+        if self.is_published and not self.articles:
+            raise ValueError("a published issue needs at least one article: add an [[articles]] table")
+        return self
 
     @property
     def is_published(self) -> bool:
@@ -147,3 +189,18 @@ class Issue(Record):
     @property
     def lead(self) -> Article:
         return self.articles[0]
+
+    # Fields whose control characters loading removed, so validate can warn about each.
+    _stripped: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_control_chars(cls, data: object, handler: ModelWrapValidatorHandler[Issue]) -> Issue:
+        issue = handler(data)
+        issue._stripped = control_char_paths(data)
+        return issue
+
+    @property
+    def stripped_fields(self) -> tuple[str, ...]:
+        """Raw paths ('articles.0.title') whose XML-incompatible characters were removed."""
+        return self._stripped

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -30,6 +32,8 @@ def _unknown_key_hint(key: str, allowed: list[str]) -> str:
 def _message(err: ErrorDetails) -> tuple[str, str]:
     """The reason and, where obvious, the fix, for one pydantic error."""
     kind, msg = err["type"], err["msg"].removeprefix("Value error, ")
+    if kind == "missing" and err["loc"][-1:] == ("articles",):
+        return "an issue needs at least one article", "add an [[articles]] table"
     if kind == "missing":
         return "is required but missing", "add it"
     if kind == "extra_forbidden":
@@ -70,12 +74,13 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
 
 
 def _problem(
-    file: str, record: str, err: ErrorDetails, root: type[BaseModel], loc: tuple
+    file: str, record: str, err: ErrorDetails, root: type[BaseModel], loc: tuple, skip: int = 0
 ) -> Problem:
     reason, hint = _message(err)
     if err["type"] == "extra_forbidden" and (model := _model_at(root, loc)):
         hint = _unknown_key_hint(str(loc[-1]), _model_fields(model))
-    return Problem(file=file, record=record, field=_field_path(loc), message=reason, hint=hint)
+    field = _field_path(loc[skip:])
+    return Problem(file=file, record=record, field=field, message=reason, hint=hint)
 
 
 def issue_problems(file: str, data: dict[str, Any], exc: ValidationError) -> list[Problem]:
@@ -117,12 +122,13 @@ def config_problems(data: dict[str, Any], exc: ValidationError | None = None) ->
         for section, key in SECRET_KEYS
         if isinstance(data.get(section), dict) and key in data[section]
     ]
+    problems += newsletter_url_problems(data)
     for err in exc.errors() if exc else []:
         loc = err["loc"]
         record = f"[{loc[0]}]" if loc else ""
         if len(loc) >= 2 and loc[0] == "sections" and isinstance(loc[1], int):
             record = _section_label(data, loc[1])
-        problems.append(_problem(CONFIG_FILE, record, err, Config, loc))
+        problems.append(_problem(CONFIG_FILE, record, err, Config, loc, skip=1 if record else 0))
     return problems
 
 
@@ -152,6 +158,7 @@ def archive_problems(issues: Iterable[Issue]) -> list[Problem]:
                     )
                 )
             seen.setdefault(article.id, file)
+        problems += stripped_char_warnings(issue)
     return problems
 
 
@@ -159,6 +166,9 @@ def record_warnings(issue: Issue) -> list[Problem]:
     """Things an editor should fix but that do not stop a build (errors with --strict)."""
     file = f"issues/{issue.id}.toml"
     problems = []
+    if not issue.articles:
+        problems.append(Problem(file, "the draft has no articles yet; builds leave it out", "issue",
+                                "articles", "add [[articles]] or run 'publisher import'", "warning"))
     for n, article in enumerate(issue.articles, 1):
         record = f"article #{n} (id '{article.id}')"
         if not article.summary:
@@ -206,3 +216,42 @@ def _image_problems(file: str, record: str, image: Image | None) -> list[Problem
             )
         )
     return problems
+
+
+def stripped_char_warnings(issue: Issue) -> list[Problem]:
+    """One warning per field whose XML-incompatible control characters loading removed."""
+    file = f"issues/{issue.id}.toml"
+    problems = []
+    for path in issue.stripped_fields:
+        parts = path.split(".")
+        record, field = "issue", path
+        if parts[0] == "articles" and len(parts) > 2 and parts[1].isdigit():
+            n = int(parts[1])
+            article_id = issue.articles[n].id if n < len(issue.articles) else "?"
+            record, field = f"article #{n + 1} (id '{article_id}')", ".".join(parts[2:])
+        message = "control characters removed (XML, feeds and email cannot carry them)"
+        hint = "delete the invisible characters, often pasted from a PDF or a word processor"
+        problems.append(Problem(file, message, record, field, hint, "warning"))
+    return problems
+
+
+def newsletter_url_problems(data: dict[str, Any]) -> list[Problem]:
+    """The newsletter's base URL must be absolute https: feeds and emails link with it."""
+    section = data.get("newsletter")
+    url = os.environ.get("PUBLISHER_NEWSLETTER__URL")
+    if url is None and isinstance(section, dict):
+        url = section.get("url")
+    if not isinstance(url, str):
+        return []
+    parts = urlsplit(url.strip())
+    if parts.scheme == "https" and parts.netloc:
+        return []
+    return [
+        Problem(
+            file=CONFIG_FILE,
+            record="[newsletter]",
+            field="url",
+            message=f"'{url[:80]}' is not an absolute https URL",
+            hint="write the archive's address in full, like https://newsletter.example.org/",
+        )
+    ]
