@@ -16,7 +16,17 @@ def check_records(workspace: Workspace) -> Iterable[Problem]:
         yield from record_warnings(issue)
 
 
-CHECKS: list[Check] = [check_records]
+def check_rules(workspace: Workspace) -> Iterable[Problem]:
+    """Section pins, sections empty in an issue, rule tags that match nothing."""
+    from publisher.rules import empty_section_problems, pattern_problems, pin_problems
+
+    config, archive = workspace.config, workspace.articles
+    yield from pin_problems(config.sections, archive)
+    yield from pattern_problems(config.sections, config.related, archive)
+    yield from empty_section_problems(config.sections, archive)
+
+
+CHECKS: list[Check] = [check_records, check_rules]
 
 
 def run_checks(workspace: Workspace) -> list[Problem]:

@@ -51,6 +51,7 @@ class Email(Part):
     subject: str = "{newsletter} #{number}: {title}"
     unsubscribe_mailto: str = ""
     unsubscribe_url: HttpUrl | None = None
+    list_id: str = ""
     contact: str = ""
     utm: dict[str, str] = Field(default_factory=dict)
     max_bytes: PositiveInt = 100_000
@@ -61,6 +62,21 @@ class Email(Part):
     smtp_password: SecretStr | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @field_validator("sender", "sender_name", "reply_to", "to", "unsubscribe_mailto", "list_id")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # These become mail headers: a line break would inject a header of its own.
+        if any(c in value for c in "\r\n"):
+            raise ValueError("must be a single line: it becomes a mail header")
+        return value.strip()
+
+    @field_validator("utm")
+    @classmethod
+    def _utm_keys(cls, utm: dict[str, str]) -> dict[str, str]:
+        if bad := [k for k in utm if not k.replace("_", "").isalnum()]:
+            raise ValueError(f"UTM parameter names are letters, digits and '_': {bad}")
+        return utm
 
 
 class Feeds(Part):
@@ -106,7 +122,14 @@ def number_weight(value: object) -> object:
     return value
 
 
+def whole_count(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise ValueError(f"must be 0 or more; got {value}")
+    return value
+
+
 Weight = Annotated[NonNegativeFloat, BeforeValidator(number_weight)]
+Count = Annotated[NonNegativeInt, BeforeValidator(whole_count)]
 Patterns = Annotated[tuple[str, ...], AfterValidator(tag_patterns)]
 
 
@@ -128,9 +151,9 @@ class Section(Part):
     scope: Literal["issue", "archive"] = "issue"
     match: Annotated[tuple[Match, ...], BeforeValidator(one_or_many)] = (Match(),)
     order: Literal["newest", "oldest", "popular", "editorial"] = "newest"
-    limit: NonNegativeInt = 3
+    limit: Count = 3
     exclude_issue_articles: bool = False
-    max_age_days: NonNegativeInt | None = None
+    max_age_days: Count | None = None
 
     @property
     def matches(self) -> tuple[Match, ...]:
@@ -138,7 +161,7 @@ class Section(Part):
 
 
 class Related(Part):
-    limit: NonNegativeInt = 3
+    limit: Count = 3
     min_score: NonNegativeFloat = 1.0
     weights: dict[str, Weight] = Field(default_factory=lambda: {"*": 1.0})
     ignore: Patterns = ()

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from fnmatch import fnmatchcase
 
-from publisher.config import Match, Section
+from publisher.config import Match, Related, Section
+from publisher.errors import Problem
 from publisher.records import Article, Issue
 
 Entry = tuple[Issue, Article]
@@ -179,3 +180,79 @@ def select_sections(
 ) -> tuple[SectionPicks, ...]:
     index = SectionIndex(sections, archive)
     return tuple(index.select(s, issue) for s in sections)
+
+
+def pin_problems(sections: Sequence[Section], archive: Sequence[Entry]) -> Iterator[Problem]:
+    """Pins must name a section and an article of the issue or of an earlier published one."""
+    known = {a.id: i for i, a in archive}
+    names = [s.name for s in sections]
+    issues = {i.id: i for i, _ in archive}.values()
+    for issue in issues:
+        file = f"issues/{issue.id}.toml"
+        for name, ids in issue.pin.items():
+            if name not in names:
+                hint = "sections in config.toml: " + (", ".join(names) or "none")
+                yield Problem(file, f"no section '{name}' to pin to", "issue", f"pin.{name}", hint)
+            for article_id in ids:
+                if reason := _pin_fault(issue, known.get(article_id)):
+                    msg = f"pinned article '{article_id}' {reason}"
+                    hint = "pin an article of this issue or of an earlier published one"
+                    yield Problem(file, msg, "issue", f"pin.{name}", hint)
+
+
+def _pin_fault(issue: Issue, issue_of: Issue | None) -> str:
+    if issue_of is None:
+        return "is not in the archive"
+    if issue_of.id != issue.id and issue_of.sort_key > issue.sort_key:
+        return f"is from a later issue ({issue_of.id})"
+    if issue_of.id != issue.id and not issue_of.is_published:
+        return f"is from an unpublished issue ({issue_of.id})"
+    return ""
+
+
+def empty_section_problems(
+    sections: Sequence[Section], archive: Sequence[Entry]
+) -> Iterator[Problem]:
+    """A section that shows nothing in an issue is most likely a rule or a tag gone wrong."""
+    index = SectionIndex(sections, archive)
+    for issue in {i.id: i for i, _ in archive}.values():
+        for section in sections:
+            if section.limit and not index.select(section, issue).articles:
+                yield Problem(
+                    f"issues/{issue.id}.toml",
+                    f"section '{section.name}' comes out empty for this issue",
+                    "issue",
+                    hint=f"run 'publisher explain {issue.id}' to see what its rule considered",
+                    severity="warning",
+                )
+
+
+def pattern_problems(
+    sections: Sequence[Section], related: Related, archive: Sequence[Entry]
+) -> Iterator[Problem]:
+    """Tags and globs of the rules that match no tag in the archive: likely typos."""
+    tags = {t for _, a in archive for t in a.tags}
+    categories = {a.category.lower() for _, a in archive}
+    for n, section in enumerate(sections, 1):
+        record = f"[[sections]] #{n} '{section.name}'"
+        for match in section.matches:
+            yield from _unmatched(record, "match", match.patterns(), tags)
+            cats = tuple(c.lower() for c in match.categories)
+            yield from _unmatched(record, "match.categories", cats, categories)
+    yield from _unmatched("[related]", "weights", tuple(related.weights), tags)
+    yield from _unmatched("[related]", "ignore", related.ignore, tags)
+
+
+def _unmatched(
+    record: str, field: str, patterns: tuple[str, ...], known: set[str]
+) -> Iterator[Problem]:
+    for pattern in patterns:
+        if not any(fnmatchcase(value, pattern) for value in known):
+            yield Problem(
+                "config.toml",
+                f"'{pattern}' matches nothing in the archive",
+                record,
+                field,
+                "check the spelling against the articles' tags and categories",
+                "warning",
+            )
