@@ -11,7 +11,7 @@ from jinja2 import Environment, TemplateError
 from publisher.check import run_checks
 from publisher.email import build_eml, render_email_html, render_email_text
 from publisher.errors import BuildError, Problem, RecordError
-from publisher.feeds import render_feeds
+from publisher.feeds import feed_size_warnings, render_feeds
 from publisher.output import write_tree
 from publisher.records import Issue
 from publisher.selection import IssueView, select_all
@@ -33,8 +33,13 @@ class BuildResult:
 
 def chosen_issues(workspace: Workspace, ids: list[str], drafts: bool) -> list[Issue]:
     if ids:
-        return [workspace.issue(i) for i in ids]
-    return [i for i in workspace.issues if i.is_published or drafts]
+        chosen = [workspace.issue(i) for i in ids]
+        if empty := [i.id for i in chosen if not i.articles]:
+            raise BuildError(Problem(file=f"issues/{empty[0]}.toml", record="issue", field="articles",
+                                     message="the issue has no articles to build",
+                                     hint="add [[articles]] or run 'publisher import'"))
+        return chosen
+    return [i for i in workspace.issues if i.is_published or (drafts and i.articles)]
 
 
 def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
@@ -55,7 +60,8 @@ def render_site(env: Environment, workspace: Workspace, views: list[IssueView]) 
     files = {"index.html": render_index(env, workspace.config, views).encode()}
     published = [v for v in views if v.issue.is_published]
     template = env.get_template("feed_entry.html")
-    contents = {v.issue.id: template.render(view=v, config=v.config) for v in published}
+    full = workspace.config.feeds.content == "full"
+    contents = {v.issue.id: template.render(view=v, config=v.config) for v in published if full}
     files.update(render_feeds(workspace.config, published, contents))
     return files
 
@@ -73,7 +79,7 @@ def build(
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
     issues = chosen_issues(workspace, ids or [], drafts)
-    site_issues = [i for i in workspace.issues if i.is_published or drafts or i in issues]
+    site_issues = [i for i in workspace.issues if i.is_published or i in issues]
     views = select_all(workspace, site_issues)
     env = make_environment(root / workspace.config.build.templates, workspace.config.email.utm)
     wanted = {i.id for i in issues}
@@ -85,6 +91,7 @@ def build(
         files.update(render_site(env, workspace, views))
     except TemplateError as exc:
         raise BuildError(_template_problem(exc)) from exc
+    problems += feed_size_warnings(files)
     output = out or workspace.output
     written = write_tree(output, files, prune=not ids)
     return BuildResult(output, sorted(wanted), files, written, problems)

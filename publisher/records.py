@@ -27,7 +27,7 @@ CONTROL_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 # Letters NFKD does not decompose to ASCII.
-_TRANSLITERATE = str.maketrans({"ı": "i", "ø": "o", "ß": "ss", "æ": "ae", "đ": "d", "ł": "l", "ə": "e"})
+_TRANSLITERATE = str.maketrans({"\u0131": "i", "ø": "o", "ß": "ss", "æ": "ae", "đ": "d", "ł": "l", "ə": "e"})
 
 
 def slugify(text: str) -> str:

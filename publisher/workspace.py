@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import rtoml
 from pydantic import ValidationError
 
 from publisher.config import Config
@@ -60,7 +61,7 @@ class Workspace:
 def read_toml(path: Path, label: str) -> dict[str, Any]:
     """Parse one TOML file; malformed TOML is reported with its line."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return parse_toml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(Problem(file=label, message="file not found")) from exc
     except (OSError, UnicodeDecodeError) as exc:
@@ -75,6 +76,14 @@ def read_toml(path: Path, label: str) -> dict[str, Any]:
                 hint="fix the syntax at that line",
             )
         ) from exc
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """rtoml is ten times faster; tomllib, the reference, words the errors (with their line)."""
+    try:
+        return rtoml.loads(text)
+    except rtoml.TomlParsingError:
+        return tomllib.loads(text)
 
 
 def _toml_error_line(message: str) -> int | None:

@@ -1,0 +1,52 @@
+"""Shared fixtures: copies of the example workspace and a real run of the CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path) -> Run:
+    """Run `publisher ARGS` as a user would: a new process, real exit code and streams."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=300,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def copy_example(dest: Path) -> Path:
+    """A private copy of the repository's example newsletter (config.toml and issues/)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "config.toml", dest / "config.toml")
+    shutil.copytree(REPO / "issues", dest / "issues")
+    return dest
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "ws")
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under root (but the cache), by relative path."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.relative_to(root).as_posix().startswith(".cache")
+    }
