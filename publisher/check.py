@@ -35,3 +35,40 @@ def run_checks(workspace: Workspace) -> list[Problem]:
     for check in CHECKS:
         problems.extend(check(workspace))
     return problems
+
+
+def check_feed_tags(workspace: Workspace) -> Iterable[Problem]:
+    """A per-tag feed for a tag no article carries would stay empty forever."""
+    carried = {t for _, article in workspace.articles for t in article.tags}
+    for tag in workspace.config.feeds.tags:
+        if tag not in carried:
+            yield Problem(
+                "config.toml",
+                f"no article carries the tag '{tag}', so its feed stays empty",
+                "[feeds]",
+                "tags",
+                "check the spelling against the articles' tags, or remove it",
+                "warning",
+            )
+
+
+def check_future_issues(workspace: Workspace) -> Iterable[Problem]:
+    """A published issue dated after today: readers see a post from the future."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo(workspace.config.newsletter.timezone)).date()
+    for issue in workspace.published:
+        if issue.date > today:
+            yield Problem(
+                f"issues/{issue.id}.toml",
+                f"published, but dated {issue.date}, in the future",
+                "issue",
+                "date",
+                'keep status = "draft" until it goes out, or correct the date',
+                "warning",
+            )
+
+
+# Feed checks; `check` is the only place that looks at today's date, never a build's output.
+CHECKS += [check_feed_tags, check_future_issues]
