@@ -86,7 +86,14 @@ def test_picks_keep_every_rule(issues: list[Issue], rules: Related, rnd: random.
             check_picks(rules, issue, article, picks, where)
 
 
-def check_picks(rules: Related, issue: Issue, article: Article, picks, where) -> None:  # noqa: ANN001
+def check_picks(
+    rules: Related,
+    issue: Issue,
+    article: Article,
+    picks: tuple[RelatedPick, ...],
+    where: dict[str, Issue],
+) -> None:
+    """Every constraint a list of related picks must keep."""
     assert len(picks) <= rules.limit
     keys = [(-p.score, -p.article.published.toordinal(), p.article.id) for p in picks]
     assert keys == sorted(keys), "score, then newer, then id"
