@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import tomlkit
 from pydantic import ValidationError
-from tomlkit.items import Table
 from tomlkit.toml_document import TOMLDocument
 
 from publisher.errors import Problem, RecordError, UsageError
@@ -99,24 +98,48 @@ def refuse_published(doc: TOMLDocument, path: Path, action: str) -> None:
         )
 
 
-def article_table(article: Article) -> Table:
-    """An [[articles]] table in the same key order and style as hand-written ones."""
-    table = tomlkit.table()
-    for key, value in article.model_dump(exclude_defaults=True, exclude={"image"}).items():
-        if key == "summary":
-            value = tomlkit.string(value.strip() + "\n", multiline=True)
-        table.add(key, list(value) if isinstance(value, tuple) else value)
-    if article.image is not None:
-        image = tomlkit.inline_table()
-        image.update(article.image.model_dump(exclude_defaults=True))
-        table.add("image", image)
-    return table
+def toml_value(value: object) -> str:
+    """A value in TOML syntax: strings, dates, numbers, lists and inline tables."""
+    if isinstance(value, str):
+        # JSON's escapes are TOML's; DEL is the one control character JSON leaves raw.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | int | float):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
-def append_articles(path: Path, articles: list[Article], comment: str = "") -> list[Article]:
+def toml_multiline(text: str) -> str:
+    """A multi-line basic string in the hand-written style: text starts on the next line."""
+    body = text.strip().replace("\\", "\\\\").replace('"""', '""\\"').replace("\r", "\\r")
+    return f'"""\n{body}\n"""'
+
+
+def article_table(article: Article, note: str = "") -> str:
+    """An [[articles]] table in the key order and style of hand-written ones.
+
+    Rendered directly rather than with tomlkit items, which cost ~2 ms an article; the
+    result is parsed again before it is written."""
+    lines = ["[[articles]]"]
+    for key, value in article.model_dump(mode="python", exclude_defaults=True).items():
+        text = toml_multiline(value) if key == "summary" else toml_value(value)
+        lines.append(f"{key} = {text}")
+    lines += [f"# {line}" for line in note.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def append_articles(
+    path: Path, articles: list[Article], comment: str = "", notes: Mapping[str, str] | None = None
+) -> list[Article]:
     """Append articles to a draft; ones whose id or URL the file holds by now are left out.
 
-    The new tables are added after the file's last line, so its text is kept byte for byte."""
+    The new tables go after the file's last line, so its text is kept byte for byte; `notes`
+    (by article id) become comment lines in the article's table."""
 
     def change(text: str, doc: TOMLDocument) -> tuple[str, list[Article]]:
         refuse_published(doc, path, "import into it")
@@ -125,14 +148,9 @@ def append_articles(path: Path, articles: list[Article], comment: str = "") -> l
         fresh = [a for a in articles if a.id not in ids and a.url not in urls]
         if not fresh:
             return text, fresh
-        tables = tomlkit.aot()
-        for article in fresh:
-            tables.append(article_table(article))
-        block = tomlkit.dumps({"articles": tables}).strip("\n")
-        # The hand-written style: a summary's text starts on the line after its quotes.
-        block = block.replace('\nsummary = """', '\nsummary = """\n')
+        tables = [article_table(a, (notes or {}).get(a.id, "")) for a in fresh]
         head = f"# {comment}\n" if comment else ""
-        return text.rstrip("\n") + "\n\n" + head + block + "\n", fresh
+        return text.rstrip("\n") + "\n\n" + head + "\n".join(tables), fresh
 
     return update_issue_file(path, change)
 
