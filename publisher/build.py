@@ -8,15 +8,16 @@ from pathlib import Path
 
 from jinja2 import Environment, TemplateError
 
+from publisher.cache import IssueCache
 from publisher.check import run_checks
-from publisher.email import build_eml, render_email_html, render_email_text
+from publisher.email import budget_problems
 from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
 from publisher.output import write_tree
 from publisher.records import Issue
+from publisher.render import Rendered, Theme, render_issues
 from publisher.selection import IssueView, select_all
-from publisher.site import render_index, render_issue_page
-from publisher.theme import make_environment
+from publisher.site import render_index
 from publisher.workspace import Workspace, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
@@ -42,17 +43,21 @@ def chosen_issues(workspace: Workspace, ids: list[str], drafts: bool) -> list[Is
     return [i for i in workspace.issues if i.is_published or (drafts and i.articles)]
 
 
-def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
-    """The four files of one issue."""
-    base = f"issues/{view.issue.id}/"
-    html = render_email_html(env, view)
-    text = render_email_text(env, view)
+def issue_files(views: list[IssueView], rendered: Rendered) -> dict[str, bytes]:
+    """The rendered issues' files under issues/<id>/."""
     return {
-        base + "index.html": render_issue_page(env, view).encode(),
-        base + "email.html": html.encode(),
-        base + "email.txt": text.encode(),
-        base + "email.eml": build_eml(view, text, html),
+        f"issues/{view.issue.id}/{name}": data
+        for view in views
+        for name, data in rendered.files[view.issue.id].items()
     }
+
+
+def email_budget(views: list[IssueView], rendered: Rendered) -> list[Problem]:
+    """Warnings for emails near [email] max_bytes; an error (nothing written) for any over it."""
+    found = [p for v in views for p in budget_problems(v, rendered.files[v.issue.id]["email.html"])]
+    if errors := [p for p in found if p.is_error]:
+        raise RecordError(errors)
+    return found
 
 
 def render_site(env: Environment, workspace: Workspace, views: list[IssueView]) -> dict[str, bytes]:
@@ -81,19 +86,25 @@ def build(
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
     views = select_all(workspace, site_issues)
-    env = make_environment(root / workspace.config.build.templates, workspace.config.email.utm)
+    theme = Theme(root / workspace.config.build.templates, dict(workspace.config.email.utm))
+    env = theme.environment()
     wanted = {i.id for i in issues}
-    files: dict[str, bytes] = {}
+    output = out or workspace.output
+    todo = [v for v in views if v.issue.id in wanted]
+    # Unchanged issues come from the cache; the rest render on every core.
+    rendered = render_issues(theme, todo, IssueCache(output), progress)
+    if rendered.problems:
+        raise BuildError(rendered.problems)
+    budget = email_budget(todo, rendered)
+    files = issue_files(todo, rendered)
     try:
-        todo = [v for v in views if v.issue.id in wanted]
-        for view in progress(todo) if progress else todo:
-            files.update(render_issue(env, view))
         files.update(render_site(env, workspace, views))
     except TemplateError as exc:
         raise BuildError(_template_problem(exc)) from exc
-    problems += feed_size_warnings(files)
-    output = out or workspace.output
+    problems += budget + feed_size_warnings(files)
     written = write_tree(output, files, prune=not ids)
+    for issue_id, key in rendered.fresh.items():
+        IssueCache(output).put(issue_id, key, rendered.files[issue_id])
     return BuildResult(output, sorted(wanted), files, written, problems)
 
 

@@ -1,119 +1,73 @@
-"""The email: Jinja renders, premailer inlines; a plain-text part; a ready .eml."""
+"""The email: Jinja renders, then premailer inlines; a plain-text part; the size budget."""
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from datetime import datetime, time
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr
-from zoneinfo import ZoneInfo
-
 from jinja2 import Environment
-from premailer import Premailer
+from lxml import html as lxml_html
 
-from publisher.errors import BuildError, Problem
+from publisher.config import Config
+from publisher.eml import build_eml, message_id, subject_for
+from publisher.errors import Problem
+from publisher.inline import EmailCss, inline_css, split_css
 from publisher.selection import IssueView
 
-# cssutils logs every CSS property it does not know (dark-mode, mso-*) at WARNING.
-logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+__all__ = ["build_eml", "message_id", "render_email_html", "render_email_text", "subject_for"]
+WARN_RATIO = 0.9  # warn from 90% of the budget: one more article may tip it over
 
 
-def unsubscribe_url(view: IssueView) -> str:
-    return view.config.email.unsubscribe_url or ""
+def unsubscribe_url(config: Config) -> str:
+    """The footer's link: the https page, else a mailto."""
+    if config.email.unsubscribe_url:
+        return config.email.unsubscribe_url
+    mailto = config.email.unsubscribe_mailto
+    return f"mailto:{mailto}?subject=unsubscribe" if mailto else ""
+
+
+def email_css(env: Environment) -> EmailCss:
+    """email.css as written (never through Jinja), split into inlined and kept rules."""
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, "email.css")
+    return split_css(source)
 
 
 def render_email_html(env: Environment, view: IssueView) -> str:
-    """Render the template, then inline its CSS (never the other way round)."""
-    html = env.get_template("email.html").render(
-        view=view, config=view.config, unsubscribe_url=unsubscribe_url(view)
+    """Render the template, then inline its CSS (never the other way round: premailer #297)."""
+    document = env.get_template("email.html").render(
+        view=view, config=view.config, css=email_css(env), unsubscribe_url=unsubscribe_url(view.config)
     )
-    return inline_css(html, view.config.newsletter.url)
-
-
-def inline_css(html: str, base_url: str) -> str:
-    inliner = Premailer(
-        html,
-        base_url=base_url,
-        allow_network=False,
-        strip_important=False,
-        keep_style_tags=False,
-        remove_classes=False,
-        disable_validation=True,
-        cssutils_logging_level=logging.CRITICAL,
-    )
-    return inliner.transform(pretty_print=False)
+    return inline_css(document, view.config.newsletter.url)
 
 
 def render_email_text(env: Environment, view: IssueView) -> str:
     return env.get_template("email.txt").render(
-        view=view, config=view.config, unsubscribe_url=unsubscribe_url(view)
+        view=view, config=view.config, unsubscribe_url=unsubscribe_url(view.config)
     )
 
 
-def subject_for(view: IssueView) -> str:
-    cfg = view.config
-    try:
-        subject = cfg.email.subject.format(
-            newsletter=cfg.newsletter.title,
-            number=view.number,
-            title=view.issue.title,
-            date=view.issue.date.isoformat(),
-            id=view.issue.id,
-        )
-    except (KeyError, IndexError, ValueError) as exc:
-        raise BuildError(
-            Problem(
-                file="config.toml",
-                record="[email]",
-                field="subject",
-                message=f"the subject pattern cannot be filled: {exc}",
-                hint="use only {newsletter}, {number}, {title}, {date} and {id}",
-            )
-        ) from exc
-    if "\n" in subject or "\r" in subject:
-        raise BuildError(
-            Problem(
-                file="config.toml",
-                record="[email]",
-                field="subject",
-                message="the subject pattern yields a line break",
-                hint="remove the newline from the pattern",
-            )
-        )
-    return subject
-
-
-def message_id(view: IssueView) -> str:
-    """Stable per issue: the same issue always has the same Message-ID."""
-    domain = view.config.newsletter.url.split("//", 1)[1].split("/", 1)[0].split(":")[0]
-    digest = hashlib.sha256(view.web_url.encode()).hexdigest()[:16]
-    return f"<issue-{view.issue.id}.{digest}@{domain}>"
-
-
-def build_eml(view: IssueView, text: str, html: str) -> bytes:
-    cfg = view.config
-    msg = EmailMessage()
-    msg["Subject"] = subject_for(view)
-    msg["From"] = formataddr((cfg.email.sender_name or cfg.newsletter.title, cfg.email.sender))
-    if cfg.email.reply_to:
-        msg["Reply-To"] = cfg.email.reply_to
-    msg["To"] = cfg.email.to
-    zone = ZoneInfo(cfg.newsletter.timezone)
-    msg["Date"] = format_datetime(datetime.combine(view.issue.date, time(8, 0), tzinfo=zone))
-    msg["Message-ID"] = message_id(view)
-    domain = message_id(view).rsplit("@", 1)[1].rstrip(">")
-    msg["List-Id"] = formataddr((cfg.newsletter.title, f"newsletter.{domain}"))
-    unsubscribe = (
-        [f"<mailto:{cfg.email.unsubscribe_mailto}>"] if cfg.email.unsubscribe_mailto else []
+def budget_problems(view: IssueView, email_html: bytes) -> list[Problem]:
+    """An error over [email] max_bytes, a warning from 90%, naming the size and the largest parts."""
+    size, budget = len(email_html), view.config.email.max_bytes
+    if size < WARN_RATIO * budget:
+        return []
+    parts = size_contributors(email_html.decode())
+    largest = "; ".join(f"{label}: {n:,} bytes" for label, n in parts[:3])
+    over = size > budget
+    message = (
+        f"email.html is {size:,} bytes, {'over' if over else 'close to'} the budget of "
+        f"{budget:,} ([email] max_bytes; Gmail clips HTML over about 102 KB). Largest: {largest}"
     )
-    if cfg.email.unsubscribe_url:
-        unsubscribe.append(f"<{cfg.email.unsubscribe_url}>")
-    if unsubscribe:
-        msg["List-Unsubscribe"] = ", ".join(unsubscribe)
-    if cfg.email.unsubscribe_url:
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text, charset="utf-8")
-    msg.add_alternative(html, subtype="html", charset="utf-8")
-    return msg.as_bytes(policy=SMTP)
+    hint = "shorten summaries, move articles to the next issue, or trim email.css"
+    severity = "error" if over else "warning"
+    return [Problem(f"issues/{view.issue.id}.toml", message, "issue", "articles", hint, severity)]
+
+
+def size_contributors(email_html: str) -> list[tuple[str, int]]:
+    """The parts of an email by size, largest first: each content row, and all inline styles."""
+    tree = lxml_html.document_fromstring(email_html)
+    styles = sum(len(s.encode()) + 9 for s in tree.xpath("//@style"))
+    parts = [("inline style attributes, in all", styles)]
+    for cell in tree.xpath("//td[contains(concat(' ', @class, ' '), ' content ')]"):
+        heading = cell.xpath("string(.//h1|.//h2|.//p[@class='section-title'])").strip()
+        label = f"'{heading[:60]}'" if heading else "a content row"
+        parts.append((label, len(lxml_html.tostring(cell, encoding="utf-8"))))
+    return sorted(parts, key=lambda p: -p[1])

@@ -1,0 +1,101 @@
+"""The ready-to-send message: RFC 5322 multipart/alternative with list headers (RFC 2369, 8058)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, time
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from publisher.config import Config
+from publisher.errors import BuildError, Problem
+from publisher.records import Issue
+from publisher.selection import IssueView
+
+SEND_TIME = time(8, 0)  # issues go out at 08:00 in the newsletter's timezone
+SUBJECT_FIELDS = "{newsletter}, {number}, {title}, {date} and {id}"
+
+
+def subject_problem(message: str, hint: str) -> Problem:
+    return Problem("config.toml", message, "[email]", "subject", hint)
+
+
+def subject_for(config: Config, issue: Issue, number: int) -> str:
+    """The Subject header from [email] subject; never more than one line."""
+    try:
+        subject = config.email.subject.format(
+            newsletter=config.newsletter.title,
+            number=number,
+            title=issue.title,
+            date=issue.date.isoformat(),
+            id=issue.id,
+        )
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise BuildError(
+            subject_problem(f"the subject pattern cannot be filled: {exc!r}", f"use only {SUBJECT_FIELDS}")
+        ) from exc
+    if any(c in subject for c in "\r\n\x0b\x0c\x85\u2028\u2029"):
+        raise BuildError(
+            subject_problem(
+                f"the subject pattern yields a line break for issue '{issue.id}'",
+                "remove the newline from [email] subject (or from [newsletter] title)",
+            )
+        )
+    return subject.strip()
+
+
+def mail_domain(config: Config) -> str:
+    return urlsplit(config.newsletter.url).hostname or "localhost"
+
+
+def message_id(view: IssueView) -> str:
+    """Stable per issue: rebuilding an issue never changes its Message-ID."""
+    digest = hashlib.sha256(view.web_url.encode()).hexdigest()[:16]
+    return f"<issue-{view.issue.id}.{digest}@{mail_domain(view.config)}>"
+
+
+def list_id(config: Config) -> str:
+    return config.email.list_id or f"newsletter.{mail_domain(config)}"
+
+
+def send_date(view: IssueView) -> str:
+    """The issue's own date, so the message is deterministic."""
+    zone = ZoneInfo(view.config.newsletter.timezone)
+    return format_datetime(datetime.combine(view.issue.date, SEND_TIME, tzinfo=zone))
+
+
+def unsubscribe_header(config: Config) -> str:
+    targets = []
+    if config.email.unsubscribe_mailto:
+        targets.append(f"<mailto:{config.email.unsubscribe_mailto}?subject=unsubscribe>")
+    if config.email.unsubscribe_url:
+        targets.append(f"<{config.email.unsubscribe_url}>")
+    return ", ".join(targets)
+
+
+def build_eml(view: IssueView, text: str, html: str) -> bytes:
+    """multipart/alternative: the plain text first, the HTML last (the preferred one)."""
+    cfg = view.config
+    msg = EmailMessage()
+    msg["Subject"] = subject_for(cfg, view.issue, view.number)
+    msg["From"] = formataddr((cfg.email.sender_name or cfg.newsletter.title, cfg.email.sender))
+    if cfg.email.reply_to:
+        msg["Reply-To"] = cfg.email.reply_to
+    msg["To"] = cfg.email.to
+    msg["Date"] = send_date(view)
+    msg["Message-ID"] = message_id(view)
+    msg["List-Id"] = formataddr((cfg.newsletter.title, list_id(cfg)))
+    msg["List-Archive"] = f"<{cfg.newsletter.url}>"
+    if unsubscribe := unsubscribe_header(cfg):
+        msg["List-Unsubscribe"] = unsubscribe
+    if cfg.email.unsubscribe_url:  # RFC 8058 one-click needs an https target
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # Quoted-printable keeps lines short and makes a "=_" boundary impossible inside a part.
+    msg.set_content(text, charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    digest = hashlib.sha256((text + html).encode()).hexdigest()[:24]
+    msg.set_boundary(f"=_{digest}")  # deterministic: an unchanged issue gives identical bytes
+    return msg.as_bytes(policy=SMTP)

@@ -1,0 +1,86 @@
+"""CSS inlining for email: premailer, configured knowingly, and the repairs it needs."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from lxml import etree, html
+from markupsafe import Markup
+from premailer import Premailer
+
+# cssutils logs every property it does not know (color-scheme, mso-*) at WARNING, on stderr.
+logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+
+COMMENT_RE = re.compile(r"/\*.*?\*/", re.S)
+# Presentational attributes premailer copies from CSS, and the elements where HTML allows them.
+BASIC_ATTRIBUTES = {
+    "bgcolor": {"body", "table", "tr", "td", "th"},
+    "align": {"table", "tr", "td", "th", "div", "p", "img", "h1", "h2", "h3", "h4", "hr"},
+    "valign": {"tr", "td", "th", "tbody", "thead", "tfoot"},
+}
+
+
+@dataclass(frozen=True)
+class EmailCss:
+    """email.css split in two: rules premailer inlines, and rules that must stay in <style>."""
+
+    inlined: Markup
+    kept: Markup
+
+
+def split_css(css: str) -> EmailCss:
+    """Plain rules are inlined; @media, @font-face, pseudo-classes and attribute selectors
+    ([data-ogsc] for Outlook.com dark mode) cannot be, and premailer would drop or mangle some."""
+    inlined, kept = [], []
+    for block in _top_level_blocks(COMMENT_RE.sub("", css)):
+        selector = block.split("{", 1)[0]
+        plain = not any(c in selector for c in "@:[*")
+        (inlined if plain else kept).append(block)
+    return EmailCss(Markup("\n".join(inlined)), Markup("\n".join(kept)))
+
+
+def _top_level_blocks(css: str) -> list[str]:
+    blocks, depth, start = [], 0, 0
+    for pos, char in enumerate(css):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                blocks.append(css[start : pos + 1].strip())
+                start = pos + 1
+    return blocks
+
+
+def inline_css(document: str, base_url: str) -> str:
+    """Move the plain rules into style attributes; <style data-premailer="ignore"> stays as is."""
+    tree = html.document_fromstring(document)
+    inliner = Premailer(
+        base_url=base_url,
+        allow_network=False,  # never fetch a stylesheet while building
+        strip_important=False,  # a media query's !important is what makes it win
+        keep_style_tags=False,
+        remove_classes=False,  # the kept media queries select by class
+        disable_basic_attributes=["width", "height"],  # the template's own sizes are the right ones
+        disable_validation=True,  # cssutils would drop properties it does not know
+        cssutils_logging_level=logging.CRITICAL,
+    )
+    inliner.transform(tree)
+    _drop_invalid_attributes(tree)
+    return _serialise(tree, document)
+
+
+def _drop_invalid_attributes(tree: html.HtmlElement) -> None:
+    """premailer adds bgcolor to <a>, align to <span>...: not HTML, so they go."""
+    for name, allowed in BASIC_ATTRIBUTES.items():
+        for element in tree.iter():
+            if isinstance(element.tag, str) and element.tag not in allowed:
+                element.attrib.pop(name, None)
+
+
+def _serialise(tree: html.HtmlElement, document: str) -> str:
+    doctype = "<!DOCTYPE html>\n" if document.lstrip().lower().startswith("<!doctype") else ""
+    body = etree.tostring(tree, method="html", encoding="unicode")
+    return doctype + body + "\n"

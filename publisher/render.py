@@ -1,0 +1,150 @@
+"""Renders each issue's four files: from the content-hash cache when nothing changed,
+otherwise on every core (inlining CSS is the slow part of a build)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, TemplateError
+
+from publisher.cache import IssueCache, fingerprint, theme_salt
+from publisher.email import build_eml, render_email_html, render_email_text
+from publisher.errors import Problem, PublisherError
+from publisher.selection import IssueView
+from publisher.site import render_issue_page
+from publisher.theme import make_environment
+
+ISSUE_FILES = ("index.html", "email.html", "email.txt", "email.eml")
+Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
+Outcome = tuple[dict[str, bytes] | None, list[Problem]]
+
+
+@dataclass(frozen=True)
+class Theme:
+    """What a worker process needs to rebuild the Jinja environment."""
+
+    templates: Path | None
+    utm: dict[str, str] = field(default_factory=dict)
+
+    def environment(self) -> Environment:
+        return make_environment(self.templates, self.utm)
+
+
+@dataclass
+class Rendered:
+    """Each issue's files by name, and the fresh ones the cache should keep."""
+
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    fresh: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
+    """The four files of one issue, by file name."""
+    html = render_email_html(env, view)
+    text = render_email_text(env, view)
+    return {
+        "index.html": render_issue_page(env, view).encode(),
+        "email.html": html.encode(),
+        "email.txt": text.encode(),
+        "email.eml": build_eml(view, text, html),
+    }
+
+
+def template_problem(exc: TemplateError) -> Problem:
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
+    return Problem(
+        file=str(name),
+        line=getattr(exc, "lineno", None),
+        message=f"template error: {exc.message or exc}",
+        hint="fix the template",
+    )
+
+
+def render_outcome(env: Environment, view: IssueView) -> Outcome:
+    """Files or problems: plain data, so it crosses a process boundary intact."""
+    try:
+        return render_issue(env, view), []
+    except TemplateError as exc:
+        return None, [template_problem(exc)]
+    except PublisherError as exc:
+        return None, exc.problems
+
+
+_worker_env: Environment | None = None
+
+
+def _start_worker(theme: Theme) -> None:
+    global _worker_env
+    _worker_env = theme.environment()
+
+
+def _render_in_worker(view: IssueView) -> Outcome:
+    assert _worker_env is not None
+    return render_outcome(_worker_env, view)
+
+
+def render_issues(
+    theme: Theme, views: list[IssueView], cache: IssueCache, progress: Progress | None = None
+) -> Rendered:
+    """Every issue's files: cached ones read back, the others rendered, in parallel if many."""
+    if not views:
+        return Rendered()
+    env = theme.environment()
+    salt = theme_salt(env, views[0].config)
+    keys = {v.issue.id: fingerprint(v, salt) for v in views}
+    result = Rendered()
+    misses = [v for v in views if not _from_cache(cache, v.issue.id, keys[v.issue.id], result)]
+    with ExitStack() as stack:
+        pending = _start(theme, env, misses, stack)
+        for view in progress(views) if progress else views:
+            if view.issue.id in pending:
+                _collect(result, view.issue.id, keys[view.issue.id], pending[view.issue.id])
+    return result
+
+
+def _collect(result: Rendered, issue_id: str, key: str | None, future: Future[Outcome]) -> None:
+    files, problems = future.result()
+    result.problems += problems
+    if files is not None:
+        result.files[issue_id] = files
+        if key:
+            result.fresh[issue_id] = key
+
+
+def _from_cache(cache: IssueCache, issue_id: str, key: str | None, result: Rendered) -> bool:
+    files = cache.get(issue_id, key, ISSUE_FILES) if key else None
+    if files is not None:
+        result.files[issue_id] = files
+    return files is not None
+
+
+def _start(
+    theme: Theme, env: Environment, views: list[IssueView], stack: ExitStack
+) -> dict[str, Future[Outcome]]:
+    """Submit every view at once, before any progress bar thread starts, then fork."""
+    workers = min(len(views), _cores())
+    if workers < 2:
+        return {v.issue.id: _done(render_outcome(env, v)) for v in views}
+    pool = stack.enter_context(
+        ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(theme,))
+    )
+    return {v.issue.id: pool.submit(_render_in_worker, v) for v in views}
+
+
+def _done(outcome: Outcome) -> Future[Outcome]:
+    future: Future[Outcome] = Future()
+    future.set_result(outcome)
+    return future
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
