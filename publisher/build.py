@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, TemplateError
 
 from publisher.cache import IssueCache
-from publisher.check import run_checks
+from publisher.check import check_email_budget, run_checks
 from publisher.email import budget_problems
 from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
@@ -80,7 +80,7 @@ def build(
 ) -> BuildResult:
     """Build everything, in memory first: nothing is written unless every stage succeeded."""
     workspace = load_workspace(root)
-    problems = run_checks(workspace)
+    problems = run_checks(workspace, skip={check_email_budget})
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
     issues = chosen_issues(workspace, ids or [], drafts)
