@@ -40,7 +40,9 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 SAFE_SCHEMES = {"http", "https", "mailto"}
 # What nh3 removes silently; we name it in a warning so the editor knows.
 UNSAFE_RE = re.compile(
-    r"<\s*(script|style|iframe|object|embed|form|input|link|meta)\b|\son\w+\s*=|javascript:|\sstyle\s*=",
+    r"<\s*(script|style|iframe|frame|object|embed|applet|form|input|button|select|textarea"
+    r"|link|meta|base|svg|math)\b|\son[a-z]+\s*=|(java|vb)script\s*:|\bdata\s*:[^,\s]*[;,]"
+    r"|\sstyle\s*=",
     re.IGNORECASE,
 )
 
