@@ -75,6 +75,26 @@ def check_future_issues(workspace: Workspace) -> Iterable[Problem]:
 CHECKS += [check_feed_tags, check_future_issues]
 
 
+def check_published_unchanged(workspace: Workspace) -> Iterable[Problem]:
+    """A published issue whose articles changed since `publish` stored their content hash."""
+    from publisher.edit import articles_hash
+
+    for issue in workspace.published:
+        if issue.content_hash and issue.content_hash != articles_hash(issue.articles):
+            yield Problem(
+                f"issues/{issue.id}.toml",
+                "the articles changed after the issue was published; subscribers got the old ones",
+                "issue",
+                "content_hash",
+                "undo the edit (see git diff), or publish the change as a new issue",
+                "warning",
+            )
+
+
+# Editing checks: published issues are frozen (publisher.edit.publish_issue stores the hash).
+CHECKS += [check_published_unchanged]
+
+
 def check_markup(workspace: Workspace) -> Iterable[Problem]:
     """Markup in an intro or a summary that sanitising removes: named, so the editor knows."""
     from publisher.markup import unsafe_markup

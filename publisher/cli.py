@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -133,6 +134,149 @@ def explain(
         return
     for line in to_text(explanation):
         out.print(line, markup=False)
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option value, or a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(
+            Problem(option, f"'{value}' is not a date", hint="write it as YYYY-MM-DD, e.g. 2024-04-19")
+        ) from exc
+
+
+@app.command()
+def new(
+    issue_id: Annotated[
+        str | None,
+        typer.Argument(metavar="[ID]", help="Issue id; default: the ISO year-week of the date."),
+    ] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="The day it goes out (YYYY-MM-DD); default: today.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="The issue's title.")] = None,
+    root: Root = Path("."),
+) -> None:
+    """Start a draft: write issues/<ID>.toml from a template; never overwrite an issue.
+
+    Example: publisher new --date 2024-04-26 --title "Atyrau braces for the flood"
+    """
+    from publisher.edit import new_issue
+    from publisher.scaffold import iso_week_id
+    from publisher.workspace import load_config
+
+    config = load_config(root)
+    when = parse_day(day, "--date") or date.today()
+    issue_id = issue_id or iso_week_id(when)
+    path = new_issue(root, issue_id, when, title or f"Issue {issue_id}", root / config.build.templates)
+    out.print(f"created {path}")
+    out.print(f"Next: publisher import FEED --into {issue_id}, or edit the file")
+
+
+@app.command("import")
+def import_(
+    source: Annotated[
+        str, typer.Argument(help="RSS/Atom file or URL, JSON file (a list of records) or CSV file.")
+    ],
+    into: Annotated[str, typer.Option("--into", help="The draft issue to add the articles to.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only records published on or after this day (YYYY-MM-DD).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="Only records with this tag; repeat it; globs like 'region:*'."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=0, help="Add at most this many.")] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Refuse a feed that is not well-formed XML instead of recovering.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Report what would be added; change nothing.")] = False,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a URL.")] = 10.0,
+    root: Root = Path("."),
+) -> None:
+    """Add a feed's or an export's records to a draft issue, skipping ones already in the archive.
+
+    Example: publisher import https://example.org/feed.xml --into 2024-17 --since 2024-04-19 --limit 10
+    """
+    from publisher.importers import Options, import_into
+
+    options = Options(parse_day(since, "--since"), tuple(tag or ()), limit, strict, timeout, dry_run)
+    result = import_into(root, source, into, options)
+    verb = "Would add" if dry_run else "Added"
+    out.print(f"{verb} {len(result.added)} articles to issues/{into}.toml", markup=False)
+    for article in result.added:
+        out.print(f"  + {article.id}: {article.title}", markup=False)
+    if result.skipped:
+        out.print(f"Skipped {len(result.skipped)}:")
+    for where, reason in result.skipped:
+        out.print(f"  - {where}: {reason}", markup=False)
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False)
+
+
+@app.command()
+def preview(
+    issue: Annotated[str | None, typer.Argument(help="Show this issue first; default: all.")] = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1.")] = 8000,
+    root: Root = Path("."),
+) -> None:
+    """Serve drafts on http://127.0.0.1:PORT/ and rebuild when issues/, config.toml or templates/ change.
+
+    Example: publisher preview 2024-17 --port 8001
+    """
+    import time
+
+    from publisher.preview import Preview
+
+    try:
+        server = Preview(root, issue, port)
+    except OSError as exc:
+        raise UsageError(
+            Problem(f"--port {port}", f"cannot listen there: {exc.strerror or exc}", hint="choose another port")
+        ) from exc
+    server.start()
+    out.print(f"Previewing on {server.url} (web view and email); Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("stopped")
+    finally:
+        server.stop()
+
+
+@app.command()
+def publish(
+    issue: Annotated[str, typer.Argument(help="The draft issue's id.")],
+    root: Root = Path("."),
+) -> None:
+    """Run the checks, then set status = "published" and store the articles' content hash.
+
+    Example: publisher publish 2024-17
+    """
+    from publisher.edit import publish as run_publish
+
+    published, problems = run_publish(root, issue)
+    report(problems)
+    out.print(f"Published issues/{published.id}.toml: {len(published.articles)} articles")
+
+
+@app.command("list")
+def list_(root: Root = Path(".")) -> None:
+    """List the issues: id, date, status, number of articles and title.
+
+    Example: publisher list --root my-newsletter
+    """
+    from publisher.workspace import load_workspace
+
+    workspace = load_workspace(root)
+    for issue in workspace.issues:
+        line = f"{issue.id:<10} {issue.date}  {issue.status:<9} {len(issue.articles):>4}  {issue.title}"
+        out.print(line, markup=False)
+    out.print(f"{len(workspace.issues)} issues", markup=False)
 
 
 def main() -> None:

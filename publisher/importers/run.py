@@ -77,6 +77,10 @@ def import_into(root: Path, source: str, issue_id: str, options: Options) -> Imp
     report = ImportReport(source, issue_id, notes=notes)
     picker = Picker(workspace, issue, options, report)
     chosen = [a for a in (picker.take(item) for item in items) if a is not None]
+    if picker.over_limit:
+        report.skipped.append(
+            (f"{picker.over_limit} more items", f"beyond --limit {options.limit}")
+        )
     if chosen and not options.dry_run:
         comment = f"Imported from {source} on {date.today().isoformat()}"
         path = workspace.issue_path(issue_id)
@@ -98,13 +102,16 @@ class Picker:
             url_key(a.url): f"issues/{i.id}.toml (id '{a.id}')" for i, a in workspace.articles
         }
         self.ids = {a.id: f"issues/{i.id}.toml" for i, a in workspace.articles}
-        self.added = 0
+        self.added = self.over_limit = 0
         self.pending_note = ""
         self.table_notes: dict[str, str] = {}
 
     def take(self, item: Candidate) -> Article | None:
         self.pending_note = ""
         reason = self.reason_to_skip(item)
+        if reason is None and self.options.limit is not None and self.added >= self.options.limit:
+            self.over_limit += 1  # reported once, not item by item
+            return None
         if reason is None:
             article, reason = self.article(item)
             if article is not None:
@@ -129,8 +136,6 @@ class Picker:
             fnmatch.fnmatchcase(t, p) for t in item.tags for p in options.tags
         ):
             return f"none of its tags ({', '.join(item.tags) or 'none'}) matches --tag {' '.join(options.tags)}"
-        if options.limit is not None and self.added >= options.limit:
-            return f"beyond --limit {options.limit}"
         return None
 
     def article(self, item: Candidate) -> tuple[Article | None, str]:
