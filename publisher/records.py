@@ -37,10 +37,16 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
+_CLEAN_TAG_RE = re.compile(r"[a-z0-9][a-z0-9:._-]*")
+_COLON_RE = re.compile(r"\s*:\s*")
+_SPACES_RE = re.compile(r"\s+")
+
+
 def normalize_tag(tag: str) -> str:
     """Lowercase, trimmed, inner spaces to hyphens; a namespace prefix is kept."""
-    tag = re.sub(r"\s*:\s*", ":", tag.strip().lower())
-    return re.sub(r"\s+", "-", tag)
+    if _CLEAN_TAG_RE.fullmatch(tag):
+        return tag
+    return _SPACES_RE.sub("-", _COLON_RE.sub(":", tag.strip().lower()))
 
 
 def check_slug(value: str) -> str:
@@ -147,6 +153,8 @@ class Article(Record):
     @classmethod
     def _defaults_from_url(cls, data: object) -> object:
         if isinstance(data, dict) and isinstance(data.get("url"), str):
+            if data.get("id") and data.get("source"):
+                return data
             parts = urlsplit(data["url"].strip())
             if not data.get("id"):
                 data = {**data, "id": slugify(parts.path) or slugify(parts.netloc)}
