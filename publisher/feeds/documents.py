@@ -102,11 +102,21 @@ def render(config: Config, feed: Feed, fg: FeedGenerator, fmt: str) -> bytes:
 def mend_atom(root: etree._Element, feed: Feed) -> None:
     # feedgen issues #135/#143: entry links lose rel/type/length (its loop rebinds `link`), so
     # they are set again here (each entry has one link: its alternate).
-    for link in root.iterfind(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}link"):
+    # feedgen's in-memory Atom tree has un-namespaced tags (xmlns is set as a plain attribute),
+    # so elements are matched by local name, which also holds once the output is parsed.
+    for link in _children(root, "entry", "link"):
         link.set("rel", "alternate")
         link.set("type", HTML_TYPE)
     if feed.archived:
         root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
+
+
+def _children(root: etree._Element, *names: str) -> list[etree._Element]:
+    """Elements at the path `names` below root, by local name, whatever their namespace."""
+    found = [root]
+    for name in names:
+        found = [c for f in found for c in f if etree.QName(c).localname == name]
+    return found
 
 
 def mend_rss(root: etree._Element, config: Config, feed: Feed) -> None:
