@@ -92,7 +92,9 @@ def some_issues(count: int) -> dict[str, dict[str, Any]]:
 
 
 def feeds_of(root: Path, out: Path | None = None) -> dict[str, bytes]:
-    result = build(root, out=out or root / "build")
+    """The feed files of a build; one issue's email is rendered, as feeds cover every issue."""
+    first = sorted((root / "issues").glob("*.toml"))[0].stem
+    result = build(root, ids=[first], out=out or root / "build")
     return {k: v for k, v in result.files.items() if k.endswith(("atom.xml", "feed.xml"))}
 
 
@@ -160,7 +162,11 @@ def link_problems(links: list[etree._Element], location: str | None) -> list[str
         problems.append("MissingAtomSelfLink")
     elif location and selfs != [location]:
         problems.append("SelfDoesntMatchLocation")
-    alternates = [(x.get("type"), x.get("hreflang")) for x in links if x.get("rel", "alternate") == "alternate"]
+    alternates = [
+        (x.get("type"), x.get("hreflang"))
+        for x in links
+        if x.get("rel", "alternate") == "alternate"
+    ]
     if len(alternates) != len(set(alternates)):
         problems.append("DuplicateAtomLink")
     for link in links:
@@ -242,7 +248,9 @@ def rss_problems(data: bytes, location: str | None = None) -> list[str]:
         problems.append("DuplicateItem")
     for item in items:
         problems += rss_item_problems(item)
-    dates = [parsedate_to_datetime(i.findtext("pubDate")) for i in items if i.find("pubDate") is not None]
+    dates = [
+        parsedate_to_datetime(i.findtext("pubDate")) for i in items if i.find("pubDate") is not None
+    ]
     if dates and parsedate_to_datetime(channel.findtext("lastBuildDate")) < max(dates):
         problems.append("LastBuildDateBeforeNewestItem")
     return problems
@@ -323,7 +331,9 @@ def test_judges_catch_what_feedgen_does_by_default() -> None:
     entry.link(href="https://img.example.com/a.jpg", rel="enclosure", type="image/jpeg", length="1")
     entry.content("<p>hi</p>", type="CDATA")
     atom, rss = atom_problems(fg.atom_str()), rss_problems(fg.rss_str())
-    assert {"MissingAtomSelfLink", "DuplicateAtomLink", "InvalidTextType", "InvalidTAG"} <= set(atom)
+    assert {"MissingAtomSelfLink", "DuplicateAtomLink", "InvalidTextType", "InvalidTAG"} <= set(
+        atom
+    )
     assert {"MissingAtomSelfLink", "InvalidPermalink"} <= set(rss)
 
 
@@ -333,11 +343,16 @@ def test_feedparser_reads_entries_ids_dates_and_links(workspace: Path) -> None:
         parsed = feedparser.parse(files[name])
         assert parsed.bozo == 0, parsed.get("bozo_exception")
         assert parsed.feed.language == "en"
-        assert [e.link for e in parsed.entries] == [f"{BASE}issues/2024-{n:02d}/" for n in (5, 4, 3, 2, 1)]
+        assert [e.link for e in parsed.entries] == [
+            f"{BASE}issues/2024-{n:02d}/" for n in (5, 4, 3, 2, 1)
+        ]
         for n, entry in zip((5, 4, 3, 2, 1), parsed.entries, strict=True):
             day = FIRST + timedelta(weeks=n - 1)
             assert entry.id == f"tag:news.example.org,2024:issue/2024-{n:02d}"
-            assert entry.published_parsed == sent_at(day).astimezone(UTC).timetuple()[:6] + entry.published_parsed[6:]
+            assert (
+                entry.published_parsed
+                == sent_at(day).astimezone(UTC).timetuple()[:6] + entry.published_parsed[6:]
+            )
             assert entry.title == f"Issue {n}: news & <analysis>"
             assert {t.term for t in entry.tags} >= {"region:south-caucasus"} if n % 2 else True
         newest = sent_at(FIRST + timedelta(weeks=4)).astimezone(UTC)
@@ -376,7 +391,9 @@ def test_rebuilds_are_byte_identical(workspace: Path, tmp_path: Path) -> None:
     assert b"T08:00:00+01:00" in first["atom.xml"]  # dates come from issues, never the clock
 
 
-def test_ids_never_change_when_issues_are_added_titles_edited_or_limit_changed(tmp_path: Path) -> None:
+def test_ids_never_change_when_issues_are_added_titles_edited_or_limit_changed(
+    tmp_path: Path,
+) -> None:
     root = write_workspace(tmp_path / "ws", some_issues(4), {"limit": 3})
     before = ids_by_link(feeds_of(root)["atom.xml"]) | ids_by_link(feeds_of(root)["feed.xml"])
     issues = some_issues(6)
@@ -393,7 +410,6 @@ def test_pinned_id_domain_keeps_ids_across_a_move(tmp_path: Path) -> None:
     root = write_workspace(tmp_path / "ws", some_issues(2))
     before = ids_by_link(feeds_of(root)["atom.xml"])
     text = (root / "config.toml").read_text().replace(BASE, "https://moved.example.com/")
-    (root / "config.toml").write_text(text + '\nid_domain = "news.example.org"\n'.replace("\n", "\n", 1))
     data = tomlkit.parse(text)
     data["feeds"]["id_domain"] = "news.example.org"
     (root / "config.toml").write_text(tomlkit.dumps(data))
@@ -460,7 +476,10 @@ def test_web_pages_carry_feed_discovery(workspace: Path) -> None:
     build(workspace)
     page = lxml.html.parse(str(workspace / "build" / "index.html"))
     kinds = {x.get("type"): x.get("href") for x in page.iterfind('.//link[@rel="alternate"]')}
-    assert kinds == {"application/rss+xml": BASE + "feed.xml", "application/atom+xml": BASE + "atom.xml"}
+    assert kinds == {
+        "application/rss+xml": BASE + "feed.xml",
+        "application/atom+xml": BASE + "atom.xml",
+    }
 
 
 # --- bad input -------------------------------------------------------------------------------
@@ -496,7 +515,9 @@ def test_check_warns_about_unused_feed_tags_and_future_issues(tmp_path: Path) ->
     issues["2024-09"] = issue_record(9, date=date.today() + timedelta(days=40))
     root = write_workspace(tmp_path / "ws", issues, {"tags": ["region:south-caucasus", "nobody"]})
     warnings = [p for p in build(root).warnings if p.severity == "warning"]
-    assert any(p.record == "[feeds]" and p.field == "tags" and "'nobody'" in p.message for p in warnings)
+    assert any(
+        p.record == "[feeds]" and p.field == "tags" and "'nobody'" in p.message for p in warnings
+    )
     assert any(p.file == "issues/2024-09.toml" and p.field == "date" for p in warnings)
 
 
@@ -504,7 +525,7 @@ def test_build_warns_when_the_main_feed_passes_one_megabyte(tmp_path: Path) -> N
     issues = some_issues(12)
     for record in issues.values():
         record["intro"] = "A long paragraph of analysis. " * 3000
-    result = build(write_workspace(tmp_path / "ws", issues))
+    result = build(write_workspace(tmp_path / "ws", issues), ids=["2024-01"])
     assert len(result.files["atom.xml"]) > 1_000_000
     sized = [p for p in result.warnings if p.file in ("atom.xml", "feed.xml")]
     assert sized and all("MB" in p.message and p.severity == "warning" for p in sized)
@@ -513,11 +534,15 @@ def test_build_warns_when_the_main_feed_passes_one_megabyte(tmp_path: Path) -> N
 # --- property: any text gives well-formed feeds that parse -----------------------------------
 
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=300)
-markup = st.sampled_from(["<b>", "</i>", "&amp;", "&lt;", "&", "]]>", "<![CDATA[x]]>", "&#0;", "\x00", "\x1f"])
+markup = st.sampled_from(
+    ["<b>", "</i>", "&amp;", "&lt;", "&", "]]>", "<![CDATA[x]]>", "&#0;", "\x00", "\x1f"]
+)
 messy = st.lists(st.one_of(text, markup), max_size=6).map("".join)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(title=messy, intro=messy, summary=messy, long=st.integers(0, 20_000))
 def test_any_text_gives_well_formed_feeds(
     tmp_path: Path, title: str, intro: str, summary: str, long: int
