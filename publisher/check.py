@@ -138,11 +138,13 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     from publisher.render import Theme, render_issues
     from publisher.selection import select_all
 
+    if any(check_subject(workspace)):
+        return  # no email can be built; check_subject says why
     config = workspace.config
     views = select_all(workspace, [i for i in workspace.issues if i.articles])
     theme = Theme(workspace.root / config.build.templates, dict(config.email.utm))
     rendered = render_issues(theme, views, IssueCache(workspace.output))
-    yield from rendered.problems
+    yield from dict.fromkeys(rendered.problems)  # a template error shows once, not per issue
     for view in views:
         if files := rendered.files.get(view.issue.id):
             yield from budget_problems(view, files["email.html"])
