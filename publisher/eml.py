@@ -41,7 +41,7 @@ def subject_for(config: Config, issue: Issue, number: int) -> str:
         raise BuildError(
             subject_problem(
                 f"the subject pattern yields a line break for issue '{issue.id}'",
-                "remove the newline from [email] subject (or from [newsletter] title)",
+                "remove the newline from [email] subject or [newsletter] title",
             )
         )
     return subject.strip()

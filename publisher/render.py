@@ -105,6 +105,7 @@ def render_issues(
         for view in progress(views) if progress else views:
             if view.issue.id in pending:
                 _collect(result, view.issue.id, keys[view.issue.id], pending[view.issue.id])
+    result.problems = list(dict.fromkeys(result.problems))  # a template error once, not per issue
     return result
 
 
