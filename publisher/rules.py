@@ -117,8 +117,9 @@ class SectionIndex:
     ) -> Iterator[tuple[Issue, Article, str | None]]:
         seen: set[str] = set()
         for issue_of, article in self._pinned(section, issue):
-            seen.update((article.id, article.url))
-            yield issue_of, article, None
+            if article.id not in seen and article.url not in seen:
+                seen.update((article.id, article.url))
+                yield issue_of, article, None
         # The issue's own articles rank above every other issue's in editorial order.
         own = self._ordered(section, ((issue, a) for a in issue.articles), len(self.rank))
         others = (e for e in self.matched[section.name] if e[1][0].id != issue.id)
