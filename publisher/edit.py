@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +15,11 @@ from typing import Any, TypeVar
 import tomlkit
 from pydantic import ValidationError
 from tomlkit.toml_document import TOMLDocument
+
+try:
+    import fcntl
+except ImportError:  # Windows: the re-read before writing is the only guard
+    fcntl = None  # type: ignore[assignment]
 
 from publisher.errors import Problem, RecordError, UsageError
 from publisher.output import write_atomic
@@ -63,6 +70,21 @@ def as_issue(data: dict[str, Any], path: Path) -> Issue:
         raise RecordError(issue_problems(issue_label(path), data, exc)) from exc
 
 
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Serialise publisher's own writers of one folder (an flock on the folder itself, which
+    survives the renames of write_atomic; no lock file is left behind)."""
+    if fcntl is None or not folder.is_dir():
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 Change = Callable[[str, TOMLDocument], tuple[str, T]]
 
 
@@ -72,14 +94,15 @@ def update_issue_file(path: Path, change: Change[T]) -> T:
     The file is re-read just before writing; if someone saved it meanwhile, the change is
     redone on their version, so a concurrent edit is never lost."""
     for _ in range(ATTEMPTS):
-        before = read_text(path)
-        text, result = change(before, parse(before, path))
-        if text == before:
-            return result
-        as_issue(tomllib.loads(text), path)
-        if read_text(path) == before:
-            write_atomic(path, text.encode("utf-8"))
-            return result
+        with folder_lock(path.parent):
+            before = read_text(path)
+            text, result = change(before, parse(before, path))
+            if text == before:
+                return result
+            as_issue(tomllib.loads(text), path)
+            if read_text(path) == before:
+                write_atomic(path, text.encode("utf-8"))
+                return result
     raise RecordError(
         Problem(issue_label(path), "the file kept changing while it was being edited; try again")
     )
@@ -209,3 +232,21 @@ def new_issue(root: Path, issue_id: str, day: date, title: str, templates: Path)
     as_issue(parse(text, path).unwrap(), path)
     write_atomic(path, text.encode("utf-8"))
     return path
+
+
+def publish(root: Path, issue_id: str) -> tuple[Issue, list[Problem]]:
+    """Run the checks; with no errors, publish the draft. Returns it and the warnings."""
+    from publisher.check import run_checks
+    from publisher.workspace import load_workspace
+
+    workspace = load_workspace(root)
+    path = workspace.issue_path(issue_id)
+    if not path.exists():
+        raise UsageError(
+            Problem(issue_label(path), f"no issue '{issue_id}'", hint="see: publisher list")
+        )
+    refuse_published(parse(read_text(path), path), path, "publish it again")
+    problems = run_checks(workspace)
+    if errors := [p for p in problems if p.is_error]:
+        raise RecordError(errors)
+    return publish_issue(path), problems
