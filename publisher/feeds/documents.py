@@ -79,8 +79,9 @@ def add_entry(fe: FeedEntry, entry: Entry) -> None:
     if entry.content:
         # type="html", never "CDATA": feedgen would write <content type="CDATA">, invalid Atom.
         fe.content(xml_text(entry.content), type="html")
-    for term in entry.categories:
-        fe.category(term=xml_text(term))
+    if entry.categories:
+        # One call with the list: feedgen rebuilds its RSS category list on every call.
+        fe.category([{"term": xml_text(term)} for term in entry.categories])
 
 
 def render(config: Config, feed: Feed, fg: FeedGenerator, fmt: str) -> bytes:
@@ -102,21 +103,16 @@ def render(config: Config, feed: Feed, fg: FeedGenerator, fmt: str) -> bytes:
 def mend_atom(root: etree._Element, feed: Feed) -> None:
     # feedgen issues #135/#143: entry links lose rel/type/length (its loop rebinds `link`), so
     # they are set again here (each entry has one link: its alternate).
-    # feedgen's in-memory Atom tree has un-namespaced tags (xmlns is set as a plain attribute),
-    # so elements are matched by local name, which also holds once the output is parsed.
-    for link in _children(root, "entry", "link"):
+    # feedgen's in-memory Atom tree has un-namespaced tags (xmlns is set as a plain attribute);
+    # the namespaced path is for a tree parsed back from its output.
+    for link in [
+        *root.iterfind("entry/link"),
+        *root.iterfind(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}link"),
+    ]:
         link.set("rel", "alternate")
         link.set("type", HTML_TYPE)
     if feed.archived:
         root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
-
-
-def _children(root: etree._Element, *names: str) -> list[etree._Element]:
-    """Elements at the path `names` below root, by local name, whatever their namespace."""
-    found = [root]
-    for name in names:
-        found = [c for f in found for c in f if etree.QName(c).localname == name]
-    return found
 
 
 def mend_rss(root: etree._Element, config: Config, feed: Feed) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from html import escape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -49,7 +50,12 @@ class Feed:
 
 def id_domain(config: Config) -> str:
     """The tag-URI authority: pinned in [feeds] id_domain, else the newsletter url's host."""
-    return config.feeds.id_domain or (urlsplit(config.newsletter.url).hostname or "localhost")
+    return config.feeds.id_domain or url_host(config.newsletter.url)
+
+
+@lru_cache(maxsize=16)
+def url_host(url: str) -> str:
+    return urlsplit(url).hostname or "localhost"
 
 
 def tag_uri(config: Config, view: IssueView) -> str:
@@ -181,12 +187,19 @@ def tag_folder(tag: str) -> str:
 
 def article_feeds(config: Config, views: Sequence[IssueView]) -> list[Feed]:
     """The optional articles feed and one feed per configured tag, newest article first."""
-    pairs = [(v, a) for v in views for a in v.issue.articles]
-    every = newest_first([article_entry(config, v, a) for v, a in pairs])
+    if not (config.feeds.articles or config.feeds.tags):
+        return []
+    # Sorted before any entry is made: only the `limit` newest of each feed are ever rendered.
+    pairs = sorted(
+        ((v, a) for v in views for a in v.issue.articles),
+        key=lambda p: (min(p[1].published, p[0].issue.date), p[1].id),
+        reverse=True,
+    )
     title, limit = config.newsletter.title, config.feeds.limit
+    newest = [article_entry(config, v, a) for v, a in pairs[:1]]
     feeds = []
     if config.feeds.articles:
-        chosen = every[:limit]
+        chosen = tuple(article_entry(config, v, a) for v, a in pairs[:limit])
         feeds.append(
             Feed(
                 "articles/",
@@ -194,19 +207,20 @@ def article_feeds(config: Config, views: Sequence[IssueView]) -> list[Feed]:
                 f"{title}: articles",
                 config.newsletter.description,
                 chosen,
-                newest_date(config, chosen, every),
+                newest_date(config, chosen, newest),
             )
         )
     for tag in config.feeds.tags:
-        chosen = tuple(e for e in every if tag in e.categories)[:limit]
+        tagged = [(v, a) for v, a in pairs if tag in a.tags][:limit]
+        chosen = tuple(article_entry(config, v, a) for v, a in tagged)
         feeds.append(
             Feed(
                 tag_folder(tag),
-                feed_id(config, views, f"feed/tag/{tag}"),
+                feed_id(config, views, f"feed/tag/{slugify(tag)}"),
                 f"{title}: {tag}",
                 f"Articles tagged {tag}",
                 chosen,
-                newest_date(config, chosen, every),
+                newest_date(config, chosen, newest),
             )
         )
     return feeds
