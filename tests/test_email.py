@@ -196,3 +196,124 @@ def test_build_prints_no_cssutils_noise(tmp_path: Path) -> None:
     assert result.code == 0, result.stderr
     noise = [line for line in result.stderr.splitlines() if not line.startswith("warning: ")]
     assert noise == []
+
+
+CONFIG = """
+[newsletter]
+title = "Test Weekly"
+url = "https://news.example.org/"
+
+[email]
+from = "news@example.org"
+unsubscribe_url = "https://news.example.org/unsubscribe"
+utm = {{ utm_source = "newsletter", utm_medium = "email" }}
+{extra}
+"""
+ISSUE = '''
+title = "A test issue"
+date = 2024-01-05
+status = "published"
+intro = "Hello, readers. This is the intro."
+
+[[articles]]
+id = "a1"
+title = "First article"
+url = "https://example.com/a1"
+published = 2024-01-02
+category = "News"
+summary = """{summary}"""
+image = {{ url = "{image_url}", alt = "{alt}", credit = "(c) Example", width = 800, height = 400 }}
+
+[[articles]]
+id = "a2"
+title = "Second article"
+url = "https://example.com/a2"
+published = 2024-01-03
+summary = "Plain."
+'''
+
+
+def small_workspace(
+    root: Path, summary: str = "A summary.", alt: str = "A picture", extra: str = "",
+    image_url: str = "https://example.com/a.jpg",
+) -> Path:
+    (root / "issues").mkdir(parents=True)
+    (root / "config.toml").write_text(CONFIG.format(extra=extra))
+    issue = ISSUE.format(summary=summary, alt=alt, image_url=image_url)
+    (root / "issues" / "2024-01.toml").write_text(issue)
+    return root
+
+
+HOSTILE = (
+    'Good <script>alert(1)</script> text <a href="https://x.org/" onclick="steal()">x</a> '
+    '<b style="color:red">bold</b> <form action="https://evil.example/"><input name="p"></form> '
+    '[js](javascript:alert(1)) <a href="/relative">rel</a> <img src="x" onerror="alert(2)">'
+)
+
+
+def test_unsafe_markup_is_removed_with_a_warning_naming_the_record(tmp_path: Path) -> None:
+    ws = small_workspace(tmp_path / "ws", summary=HOSTILE)
+    checked = run_cli("check", cwd=ws)
+    assert checked.code == 0, checked.stderr
+    assert "warning: issues/2024-01.toml, article #1 (id 'a1'), field 'summary': '<script'" in checked.stderr
+    build(ws)
+    for name in ("email.html", "index.html"):
+        page = (ws / "build/issues/2024-01" / name).read_text()
+        tree = lxml_html.document_fromstring(page)
+        assert not tree.xpath("//script|//form|//input|//@onclick|//@onerror")
+        assert "javascript:" not in page.replace("[js](javascript:alert(1))", "")
+        assert "color:red" not in page and not tree.xpath("//a[@href='/relative']")  # ours only
+        assert tree.xpath("//a[@href='https://x.org/']") and "bold" in page
+
+
+def test_an_image_without_alt_is_an_error_and_nothing_is_built(tmp_path: Path) -> None:
+    ws = small_workspace(tmp_path / "ws", alt="")
+    checked = run_cli("check", cwd=ws)
+    assert checked.code == 1
+    assert "issues/2024-01.toml, article #1 (id 'a1'), field 'image.alt'" in checked.stderr
+    assert run_cli("build", cwd=ws).code == 1 and not (ws / "build").exists()
+
+
+def test_a_plain_http_image_is_a_warning(tmp_path: Path) -> None:
+    ws = small_workspace(tmp_path / "ws", image_url="http://example.com/a.jpg")
+    checked = run_cli("check", cwd=ws)
+    assert checked.code == 0 and "field 'image.url'" in checked.stderr and "http" in checked.stderr
+
+
+def test_an_email_over_budget_fails_with_its_size_and_largest_parts(tmp_path: Path) -> None:
+    ws = small_workspace(tmp_path / "ws", extra="max_bytes = 3000")
+    for command in ("check", "build"):
+        result = run_cli(command, cwd=ws)
+        assert result.code == 1, command
+        found = re.search(r"email\.html is ([\d,]+) bytes, over the budget of 3,000", result.stderr)
+        assert found and int(found.group(1).replace(",", "")) > 3000, result.stderr
+        assert "Largest: inline style attributes" in result.stderr
+        assert "issues/2024-01.toml" in result.stderr
+    assert not (ws / "build").exists()
+
+
+def test_an_email_near_budget_builds_with_a_warning(tmp_path: Path) -> None:
+    probe = small_workspace(tmp_path / "probe")
+    build(probe)
+    size = (probe / "build/issues/2024-01/email.html").stat().st_size
+    ws = small_workspace(tmp_path / "ws", extra=f"max_bytes = {int(size / 0.95)}")
+    result = build(ws)
+    warnings = [p for p in result.warnings if "close to the budget" in p.message]
+    assert len(warnings) == 1 and f"{size:,} bytes" in warnings[0].message
+    assert not warnings[0].is_error
+
+
+def test_an_unchanged_issue_comes_from_the_cache(tmp_path: Path) -> None:
+    ws = small_workspace(tmp_path / "ws")
+    build(ws)
+    cached = ws / "build/.cache/issues/2024-01/email.html"
+    marker = b"<!-- served from the cache -->\n"
+    cached.write_bytes(cached.read_bytes() + marker)
+    build(ws)
+    output = ws / "build/issues/2024-01/email.html"
+    assert output.read_bytes().endswith(marker)  # not rendered, nor inlined, again
+    (ws / "templates").mkdir()
+    css = (builtin_templates() / "email.css").read_text()
+    (ws / "templates/email.css").write_text(css.replace("#0b5394", "#0b5395"))
+    build(ws)
+    assert not output.read_bytes().endswith(marker) and "#0b5395" in output.read_text()
