@@ -22,6 +22,7 @@ from publisher.importers.sources import SourceError
 
 IMAGE_EXT_RE = re.compile(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", re.IGNORECASE)
 IMG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+ALT_LIMIT = 300
 HTML_RE = re.compile(rb"<(!doctype\s+)?html[\s>]", re.IGNORECASE)
 ATTR_RE = re.compile(r'\b(src|alt)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')', re.IGNORECASE)
 
@@ -38,7 +39,8 @@ def parse_feed(
     )
     notes = _check(parsed, data, label, strict)
     bases = [base, *_feed_bases(parsed.feed)]
-    fallback = parse_date(parsed.feed.get("updated") or parsed.feed.get("published"))
+    feed = parsed.feed
+    fallback = parse_date(dict.get(feed, "updated") or dict.get(feed, "published"))
     items = [_candidate(e, n, label, bases, fallback) for n, e in enumerate(parsed.entries, 1)]
     return items, notes
 
@@ -117,11 +119,12 @@ def _candidate(
 
 
 def _entry_date(entry: Any) -> date | None:
+    # dict.get: FeedParserDict.get maps missing keys to others, with a DeprecationWarning.
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        if parsed := entry.get(key):
+        if parsed := dict.get(entry, key):
             return date(*parsed[:3])
     for key in ("published", "updated", "created", "dc_date"):
-        if found := parse_date(entry.get(key)):
+        if found := parse_date(dict.get(entry, key)):
             return found
     return None
 
@@ -135,9 +138,7 @@ def _summary_html(entry: Any) -> str:
 
 def _image(entry: Any, base: str) -> dict[str, str] | None:
     """media:content, media:thumbnail, an image enclosure, or the first <img> of the content."""
-    alt = plain_text(
-        str(entry.get("media_description", "") or entry.get("media_title", ""))
-    ).strip()
+    alt = _media_description(entry)
     credit = _credit(entry)
     for url in _media_urls(entry):
         return {"url": absolute_url(url, [base]), "alt": alt, "credit": credit}
@@ -154,6 +155,15 @@ def _image(entry: Any, base: str) -> dict[str, str] | None:
                 "credit": credit,
             }
     return None
+
+
+def _media_description(entry: Any) -> str:
+    """feedparser files media:description as plain-text content: the image's description."""
+    for content in entry.get("content", []):
+        value = str(content.get("value", ""))
+        if content.get("type") == "text/plain" and len(value) <= ALT_LIMIT:
+            return plain_text(value).strip()
+    return ""
 
 
 def _media_urls(entry: Any) -> list[str]:
