@@ -240,8 +240,9 @@ def closed_port() -> int:
             lambda tmp: _write(tmp / "bad.csv", "heading,address\nx,https://e.org/x\n"),
             "no title or url column",
         ),
+        (lambda tmp: _write(tmp / "f.xml", "<rss/>") + "/child.xml", "cannot read the file"),
     ],
-    ids=["closed-port", "not-a-feed", "folder", "missing", "csv-without-columns"],
+    ids=["closed-port", "not-a-feed", "folder", "missing", "csv-without-columns", "unreadable"],
 )
 def test_bad_input_exits_non_zero_and_changes_nothing(
     workspace: Path, tmp_path: Path, make_source: Callable[[Path], str], message: str
