@@ -10,19 +10,12 @@ from lxml import etree
 
 from publisher import __version__
 from publisher.config import Config
-from publisher.feeds.entries import Entry, Feed
-from publisher.records import CONTROL_CHARS_RE
+from publisher.feeds.entries import Entry, Feed, xml_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 ATOM_TYPE, RSS_TYPE, HTML_TYPE = "application/atom+xml", "application/rss+xml", "text/html"
 FILES = {"atom": ("atom.xml", ATOM_TYPE), "rss": ("feed.xml", RSS_TYPE)}
-
-
-def xml_text(value: str) -> str:
-    # Loading already strips these (with a warning); config text and templates are cleaned
-    # here too, because lxml refuses them with a ValueError and the whole build would fail.
-    return CONTROL_CHARS_RE.sub("", value)
 
 
 def feed_links(config: Config, feed: Feed, fmt: str) -> list[dict[str, str]]:
@@ -71,17 +64,15 @@ def _email(address: str) -> dict[str, str]:
 
 def add_entry(fe: FeedEntry, entry: Entry) -> None:
     fe.id(entry.id)  # also the RSS guid, isPermaLink="false": a tag URI is no address
-    fe.title(xml_text(entry.title))
+    fe.title(entry.title)
     fe.link(href=entry.link, rel="alternate", type=HTML_TYPE)
     fe.published(entry.published)
     fe.updated(entry.updated)
-    fe.summary(xml_text(entry.summary))
+    fe.summary(entry.summary)
     if entry.content:
         # type="html", never "CDATA": feedgen would write <content type="CDATA">, invalid Atom.
-        fe.content(xml_text(entry.content), type="html")
-    if entry.categories:
-        # One call with the list: feedgen rebuilds its RSS category list on every call.
-        fe.category([{"term": xml_text(term)} for term in entry.categories])
+        fe.content(entry.content, type="html")
+    # Categories are written by add_categories(), not fe.category(): see there.
 
 
 def render(config: Config, feed: Feed, fg: FeedGenerator, fmt: str) -> bytes:
@@ -101,25 +92,22 @@ def render(config: Config, feed: Feed, fg: FeedGenerator, fmt: str) -> bytes:
 
 
 def mend_atom(root: etree._Element, feed: Feed) -> None:
-    # feedgen issues #135/#143: entry links lose rel/type/length (its loop rebinds `link`), so
-    # they are set again here (each entry has one link: its alternate).
-    # feedgen's in-memory Atom tree has un-namespaced tags (xmlns is set as a plain attribute);
-    # the namespaced path is for a tree parsed back from its output.
-    for link in [
-        *root.iterfind("entry/link"),
-        *root.iterfind(f"{{{ATOM_NS}}}entry/{{{ATOM_NS}}}link"),
-    ]:
-        link.set("rel", "alternate")
-        link.set("type", HTML_TYPE)
     if feed.archived:
         root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
+    for element, entry in zip(_children(root, "entry"), feed.entries, strict=True):
+        # feedgen issues #135/#143: entry links lose rel/type/length (its loop rebinds `link`),
+        # so they are set again (each entry has one link, its alternate).
+        for link in _children(element, "link"):
+            link.set("rel", "alternate")
+            link.set("type", HTML_TYPE)
+        add_categories(element, entry, "term")
 
 
 def mend_rss(root: etree._Element, config: Config, feed: Feed) -> None:
     channel = root.find("channel")
     assert channel is not None
-    # feedgen writes only the first rel="self" atom:link into RSS: hub and archive links are
-    # added here, right after it.
+    # feedgen writes only the first rel="self" atom:link into RSS (so rel="hub" is dropped):
+    # hub and archive links are added here, right after it.
     self_link = channel.find(f"{{{ATOM_NS}}}link")
     assert self_link is not None
     at = list(channel).index(self_link) + 1
@@ -128,12 +116,39 @@ def mend_rss(root: etree._Element, config: Config, feed: Feed) -> None:
         at += 1
     if feed.archived:
         channel.insert(at, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
-    # RSS <description> is HTML by convention: plain text must be escaped, or "<b>" in a
-    # summary would be read as markup.
     for item, entry in zip(channel.iterfind("item"), feed.entries, strict=True):
+        # RSS <description> is HTML by convention: plain text must be escaped, or "<b>" in a
+        # summary would be read as markup.
         description = item.find("description")
         if description is not None:
-            description.text = escape(xml_text(entry.summary), quote=False)
+            description.text = escape(entry.summary, quote=False)
+        add_categories(item, entry, None)
+
+
+def add_categories(element: etree._Element, entry: Entry, attribute: str | None) -> None:
+    """The entry's tags as <category term="..."/> (Atom) or <category>...</category> (RSS)."""
+    # Written here rather than with fe.category(): feedgen re-validates every term dict in
+    # Python and rebuilds its RSS list on each call; with 20-30 tags per issue that alone made
+    # the feed stage twice as slow as plain lxml (tests/bench/bench_feeds.py). The elements are
+    # the ones feedgen writes.
+    tag = _name(element, "category")
+    for term in entry.categories:
+        category = etree.SubElement(element, tag)
+        if attribute:
+            category.set(attribute, term)
+        else:
+            category.text = term
+
+
+def _name(parent: etree._Element, local: str) -> str:
+    """`local` in parent's namespace: feedgen's in-memory Atom tree is un-namespaced (it sets
+    xmlns as a plain attribute), a tree parsed back from its output is not."""
+    namespace = etree.QName(parent).namespace
+    return f"{{{namespace}}}{local}" if namespace else local
+
+
+def _children(parent: etree._Element, local: str) -> list[etree._Element]:
+    return parent.findall(_name(parent, local))
 
 
 def render_feed(config: Config, feed: Feed) -> dict[str, bytes]:

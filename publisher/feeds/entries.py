@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from publisher.config import Config
 from publisher.markup import markdown_html, markdown_text
-from publisher.records import Article, slugify
+from publisher.records import CONTROL_CHARS_RE, Article, slugify
 from publisher.selection import IssueView
 
 # Issues go out at 08:00 in the newsletter's timezone; an issue's date never moves that hour.
@@ -21,8 +21,22 @@ SEND_TIME = time(8, 0)
 EMPTY_FEED_DATE = date(2000, 1, 1)
 
 
+def xml_text(value: str) -> str:
+    # Loading already strips these (with a warning); config text and templates are cleaned
+    # here too, because lxml refuses them with a ValueError and the whole build would fail.
+    return CONTROL_CHARS_RE.sub("", value)
+
+
+@lru_cache(maxsize=4096)
+def clean_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """Tags as category terms: XML-safe (tags keep what loading does not strip)."""
+    return tuple(t for t in (xml_text(term) for term in terms) if t)
+
+
 @dataclass(frozen=True)
 class Entry:
+    """One feed entry; every text is XML-safe (no control characters)."""
+
     id: str
     title: str
     link: str
@@ -80,13 +94,13 @@ def issue_entry(config: Config, view: IssueView, content: str) -> Entry:
     tags = {t: None for a in view.issue.articles for t in a.tags}
     return Entry(
         id=tag_uri(config, view),
-        title=view.issue.title,
+        title=xml_text(view.issue.title),
         link=view.web_url,
         published=at_send_time(config, view.issue.date),
         updated=at_send_time(config, issue_updated(view)),
-        summary=view.preheader,
-        content=content if config.feeds.content == "full" else "",
-        categories=tuple(tags),
+        summary=xml_text(view.preheader),
+        content=xml_text(content) if config.feeds.content == "full" else "",
+        categories=clean_terms(tuple(tags)),
     )
 
 
@@ -94,13 +108,13 @@ def article_entry(config: Config, view: IssueView, article: Article) -> Entry:
     published = min(article.published, view.issue.date)
     return Entry(
         id=article_uri(config, article),
-        title=article.title,
+        title=xml_text(article.title),
         link=article.url,
         published=at_send_time(config, published),
         updated=at_send_time(config, issue_updated(view)),
-        summary=markdown_text(article.summary) or article.title,
-        content=article_html(view, article) if config.feeds.content == "full" else "",
-        categories=article.tags,
+        summary=xml_text(markdown_text(article.summary) or article.title),
+        content=xml_text(article_html(view, article)) if config.feeds.content == "full" else "",
+        categories=clean_terms(article.tags),
     )
 
 
