@@ -240,8 +240,8 @@ def preview(
         ) from exc
     # A plain `kill` stops it as cleanly as Ctrl-C: the temporary build folder is removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server.start()
     out.print(f"Previewing on {server.url} (web view and email); Ctrl-C to stop")
+    server.start()
     try:
         while True:
             time.sleep(3600)

@@ -32,7 +32,9 @@ class Preview:
         self._tmp = tempfile.TemporaryDirectory(prefix="publisher-preview-")
         self.out = Path(self._tmp.name)
         self.version, self.issues, self.problems = 0, list[str](), list[Problem]()
-        self.lock = threading.Lock()
+        self.lock, self.building = threading.Lock(), threading.Lock()
+        self.built_from: tuple[tuple[str, int, int], ...] = ()
+        self.watching = threading.Event()
         self.stopping = threading.Event()
         handler = partial(PreviewHandler, preview=self, directory=str(self.out))
         self.httpd = ThreadingHTTPServer((HOST, port), handler)
@@ -42,8 +44,28 @@ class Preview:
     def url(self) -> str:
         return f"http://{HOST}:{self.httpd.server_address[1]}/"
 
+    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        """What the build reads: config.toml, issues/*.toml, the templates; with times and sizes."""
+        files = [self.root / "config.toml", *(self.root / "issues").glob("*.toml")]
+        files += [p for p in (self.root / "templates").rglob("*") if p.is_file()]
+        stats = []
+        for path in files:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stats.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(sorted(stats))
+
+    def refresh(self) -> None:
+        """Rebuild if the workspace changed since the last build (a missed event is caught here)."""
+        with self.building:
+            if self.fingerprint() != self.built_from:
+                self.rebuild()
+
     def rebuild(self) -> None:
         """Build drafts into the preview folder; a failure is kept to be shown, never raised."""
+        self.built_from = self.fingerprint()
         issues: list[str] = []
         try:
             result = build(self.root, [self.issue] if self.issue else None, self.out, drafts=True)
@@ -60,11 +82,12 @@ class Preview:
     def watch(self) -> None:
         """Rebuild after every change to issues/, config.toml or the templates folder."""
         paths = [p for p in (self.root / "issues", self.root / "templates") if p.is_dir()]
+        self.watching.set()
         for _ in watchfiles.watch(
             self.root, *paths, watch_filter=self.relevant, stop_event=self.stopping,
             debounce=200, step=50, yield_on_timeout=False,
         ):  # fmt: skip
-            self.rebuild()
+            self.refresh()
 
     def relevant(self, change: Any, path: str) -> bool:
         rel = Path(path).resolve().relative_to(self.root).parts
@@ -74,7 +97,7 @@ class Preview:
 
     def start(self) -> None:
         """Build once, then serve and watch in background threads."""
-        self.rebuild()
+        self.refresh()
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         threading.Thread(target=self.watch, daemon=True).start()
 
@@ -94,6 +117,8 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        if path != VERSION_PATH:
+            self.preview.refresh()
         with self.preview.lock:
             version, problems, issues = (
                 self.preview.version,
