@@ -88,7 +88,8 @@ def render(config: Config, feed: Feed, fg: FeedGenerator, fmt: str) -> bytes:
     else:
         root, _ = fg._create_rss()
         mend_rss(root, config, feed)
-    return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+    data: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+    return data
 
 
 def mend_atom(root: etree._Element, feed: Feed) -> None:
@@ -148,7 +149,7 @@ def _name(parent: etree._Element, local: str) -> str:
 
 
 def _children(parent: etree._Element, local: str) -> list[etree._Element]:
-    return parent.findall(_name(parent, local))
+    return list(parent.findall(_name(parent, local)))
 
 
 def render_feed(config: Config, feed: Feed) -> dict[str, bytes]:

@@ -151,43 +151,55 @@ def feed_id(config: Config, views: Sequence[IssueView], name: str) -> str:
 def issue_feeds(
     config: Config, views: Sequence[IssueView], contents: Mapping[str, str]
 ) -> list[Feed]:
-    """The issues feed (the newest `limit`) and its RFC 5005 archive pages (oldest first)."""
+    """The issues feed and its RFC 5005 archive pages (archive/1/ holds the oldest issues)."""
     oldest = sorted(views, key=lambda v: v.issue.sort_key)
     entries = [issue_entry(config, v, contents.get(v.issue.id, "")) for v in oldest]
-    size = config.feeds.archive_size
-    pages = len(entries) // size if size else 0
-    # Entries past the last full page are only in the main feed, so it may exceed `limit`.
-    keep = max(config.feeds.limit, len(entries) - pages * size)
-    title, subtitle = config.newsletter.title, config.newsletter.description
+    pages = archive_pages(config, entries)
     fid = feed_id(config, views, "feed")
-    main = newest_first(entries)[:keep]
-    feeds = [
-        Feed(
-            "",
-            fid,
-            title,
-            subtitle,
-            main,
-            newest_date(config, main),
-            prev_archive=archive_folder(pages) if pages else "",
-        )
+    main = subscription_entries(config, entries, sum(len(p) for p in pages))
+    news = config.newsletter
+    latest = archive_folder(len(pages)) if pages else ""
+    subscription = Feed(
+        "", fid, news.title, news.description, main, newest_date(config, main), latest
+    )
+    return [subscription] + [
+        archive_feed(config, fid, n, page, len(pages)) for n, page in enumerate(pages, 1)
     ]
-    for n in range(1, pages + 1):
-        page = newest_first(entries[(n - 1) * size : n * size])
-        feeds.append(
-            Feed(
-                archive_folder(n),
-                fid,
-                f"{title} (archive {n})",
-                subtitle,
-                page,
-                newest_date(config, page),
-                prev_archive=archive_folder(n - 1) if n > 1 else "",
-                next_archive=archive_folder(n + 1) if n < pages else "",
-                archived=True,
-            )
-        )
-    return feeds
+
+
+def archive_pages(config: Config, oldest_first: Sequence[Entry]) -> list[tuple[Entry, ...]]:
+    """Full pages of `archive_size` entries from the oldest: a page, once full, never changes."""
+    size = config.feeds.archive_size
+    count = len(oldest_first) // size if size else 0
+    return [tuple(oldest_first[n * size : (n + 1) * size]) for n in range(count)]
+
+
+def subscription_entries(
+    config: Config, entries: Sequence[Entry], archived: int
+) -> tuple[Entry, ...]:
+    """The newest `limit`, any entry no archive page holds yet, and recently corrected ones."""
+    keep = newest_first(entries)[: max(config.feeds.limit, len(entries) - archived)]
+    # RFC 5005: readers need not refetch archive pages, so a correction to an older issue is
+    # also shown here while it is newer than the oldest entry kept.
+    since = min((e.published for e in keep), default=None)
+    kept = {e.id for e in keep}
+    corrected = [e for e in entries if e.id not in kept and since and e.updated > since]
+    return newest_first([*keep, *corrected])
+
+
+def archive_feed(config: Config, fid: str, n: int, page: Sequence[Entry], pages: int) -> Feed:
+    news = config.newsletter
+    return Feed(
+        archive_folder(n),
+        fid,
+        f"{news.title} (archive {n})",
+        news.description,
+        newest_first(page),
+        newest_date(config, page),
+        prev_archive=archive_folder(n - 1) if n > 1 else "",
+        next_archive=archive_folder(n + 1) if n < pages else "",
+        archived=True,
+    )
 
 
 def archive_folder(n: int) -> str:
@@ -201,40 +213,34 @@ def tag_folder(tag: str) -> str:
 
 def article_feeds(config: Config, views: Sequence[IssueView]) -> list[Feed]:
     """The optional articles feed and one feed per configured tag, newest article first."""
-    if not (config.feeds.articles or config.feeds.tags):
+    title = config.newsletter.title
+    specs = [
+        (
+            tag_folder(tag),
+            f"feed/tag/{slugify(tag)}",
+            f"{title}: {tag}",
+            f"Articles tagged {tag}",
+            tag,
+        )
+        for tag in config.feeds.tags
+    ]
+    if config.feeds.articles:
+        about = config.newsletter.description
+        specs.insert(0, ("articles/", "feed/articles", f"{title}: articles", about, ""))
+    if not specs:
         return []
-    # Sorted before any entry is made: only the `limit` newest of each feed are ever rendered.
+    # Sorted before any entry is made: only the `limit` newest of each feed are rendered.
     pairs = sorted(
         ((v, a) for v in views for a in v.issue.articles),
         key=lambda p: (min(p[1].published, p[0].issue.date), p[1].id),
         reverse=True,
     )
-    title, limit = config.newsletter.title, config.feeds.limit
     newest = [article_entry(config, v, a) for v, a in pairs[:1]]
     feeds = []
-    if config.feeds.articles:
-        chosen = tuple(article_entry(config, v, a) for v, a in pairs[:limit])
-        feeds.append(
-            Feed(
-                "articles/",
-                feed_id(config, views, "feed/articles"),
-                f"{title}: articles",
-                config.newsletter.description,
-                chosen,
-                newest_date(config, chosen, newest),
-            )
-        )
-    for tag in config.feeds.tags:
-        tagged = [(v, a) for v, a in pairs if tag in a.tags][:limit]
-        chosen = tuple(article_entry(config, v, a) for v, a in tagged)
-        feeds.append(
-            Feed(
-                tag_folder(tag),
-                feed_id(config, views, f"feed/tag/{slugify(tag)}"),
-                f"{title}: {tag}",
-                f"Articles tagged {tag}",
-                chosen,
-                newest_date(config, chosen, newest),
-            )
-        )
+    for folder, name, feed_title, subtitle, tag in specs:
+        chosen = [(v, a) for v, a in pairs if not tag or tag in a.tags][: config.feeds.limit]
+        entries = tuple(article_entry(config, v, a) for v, a in chosen)
+        updated = newest_date(config, entries, newest)
+        fid = feed_id(config, views, name)
+        feeds.append(Feed(folder, fid, feed_title, subtitle, entries, updated))
     return feeds
