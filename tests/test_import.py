@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import socket
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import date
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -218,6 +222,48 @@ def test_real_export_as_json_lines(workspace: Path, tmp_path: Path) -> None:
     report = import_into(workspace, str(source), DRAFT, Options())
     assert len(report.added) + len(report.skipped) == 40 and report.added
     assert all(a.published.year >= 2010 and is_absolute(a.url) for a in report.added)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No request log in the test output."""
+
+
+@pytest.fixture
+def feed_server() -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving the fixture feeds."""
+    handler = functools.partial(QuietHandler, directory=str(FEEDS / "real"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@needs_fixtures
+def test_import_from_a_url(workspace: Path, feed_server: str) -> None:
+    heise = imported(workspace, feed_server + "rssparser__heise.atom")
+    assert len(heise) == 15 and all(
+        a.url.startswith("http://www.heise.de/developer/") for a in heise
+    )
+    # Relative links resolve against the address the feed came from.
+    relative = imported(workspace, feed_server + "nodefeedparser__rss-with-relative-urls.xml")
+    assert all(
+        a.url.startswith(feed_server + "en/games/neverwinter/news/detail/") for a in relative
+    )
+    with pytest.raises(SourceError, match="404"):
+        imported(workspace, feed_server + "no-such-feed.xml")
+
+
+def test_a_url_that_never_answers_times_out(workspace: Path) -> None:
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"
+        start = time.monotonic()
+        with pytest.raises(SourceError, match="no answer"):
+            imported(workspace, url, timeout=1.0)
+    assert time.monotonic() - start < 10
 
 
 def closed_port() -> int:

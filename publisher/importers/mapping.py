@@ -147,7 +147,7 @@ def plain_text(html: str) -> str:
     if not TAG_RE.search(html) and "&" not in html:
         return html
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div").text_content()
+        return str(lxml.html.fragment_fromstring(html, create_parent="div").text_content())
     except (etree.ParserError, ValueError):
         return html
 
