@@ -166,7 +166,7 @@ def append_articles(
 
     def change(text: str, doc: TOMLDocument) -> tuple[str, list[Article]]:
         refuse_published(doc, path, "import into it")
-        held = doc.get("articles") or []
+        held = [a for a in doc.get("articles") or [] if isinstance(a, Mapping)]
         ids, urls = {a.get("id") for a in held}, {a.get("url") for a in held}
         fresh = [a for a in articles if a.id not in ids and a.url not in urls]
         if not fresh:

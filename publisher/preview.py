@@ -8,7 +8,7 @@ import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import watchfiles
 
@@ -115,7 +115,16 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         self.preview = preview
         super().__init__(*args, **kwargs)
 
+    extensions_map: ClassVar[dict[str, str]] = {  # the base's, with charsets for text
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".txt": "text/plain; charset=utf-8",
+        ".xml": "application/xml",
+        ".eml": "message/rfc822",
+    }
+
     def do_GET(self) -> None:
+        if not self.local_host():
+            return self.send_error(403, "preview answers only to 127.0.0.1 and localhost")
         path = self.path.split("?", 1)[0]
         if path != VERSION_PATH:
             self.preview.refresh()
@@ -134,6 +143,11 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         if path.endswith(".html") or path.endswith("/"):
             return self.send_page()
         return super().do_GET()
+
+    def local_host(self) -> bool:
+        """Refuse other Host names: a web page could point one at 127.0.0.1 (DNS rebinding)."""
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
+        return host in ("127.0.0.1", "localhost", "")
 
     def send_page(self) -> None:
         """An HTML file of the build, with the script that reloads it after a rebuild."""

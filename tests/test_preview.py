@@ -70,6 +70,15 @@ def test_serves_the_web_view_and_the_email_on_loopback_only(preview: Preview) ->
         assert "Atyrau braces for the flood" in title or "Atyrau braces for the flood" in html
 
 
+def test_other_host_names_are_refused(preview: Preview) -> None:
+    """A page elsewhere may point a name at 127.0.0.1 (DNS rebinding); drafts stay private."""
+    request = urllib.request.Request(preview.url, headers={"Host": "attacker.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 403
+    assert fetch(preview.url.replace("127.0.0.1", "localhost"))[0] == 200
+
+
 def test_an_edit_shows_after_the_rebuild(preview: Preview, example: Path) -> None:
     page = f"{preview.url}issues/{DRAFT}/index.html"
     version = fetch(preview.url + "__preview__/version")[1]

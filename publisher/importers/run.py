@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from publisher.importers.feed import parse_feed
 from publisher.importers.mapping import Candidate, article_id, url_key
 from publisher.importers.sources import Source, read_source
 from publisher.importers.tables import parse_csv, parse_json
-from publisher.records import Article, Issue
+from publisher.records import Article, Issue, normalize_tag
 from publisher.workspace import Workspace, load_workspace
 
 IMAGE_NOTE = """The feed's image has no alt text; describe it, then remove the '#':
@@ -75,6 +75,7 @@ def import_into(root: Path, source: str, issue_id: str, options: Options) -> Imp
     issue = target_issue(workspace, issue_id)
     items, notes = candidates(read_source(source, options.timeout), options.strict)
     report = ImportReport(source, issue_id, notes=notes)
+    options = replace(options, tags=tuple(normalize_tag(t) for t in options.tags))
     picker = Picker(workspace, issue, options, report)
     chosen = [a for a in (picker.take(item) for item in items) if a is not None]
     if picker.over_limit:
