@@ -12,7 +12,9 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from itertools import islice
+from itertools import accumulate, chain
+
+import numpy as np
 
 from publisher.config import Related
 from publisher.records import Article, Issue
@@ -56,6 +58,18 @@ def tag_weight(rules: Related, tag: str) -> float:
     return max(found)[2] if found else 1.0
 
 
+def published_in_order(archive: Iterable[Entry]) -> list[tuple[Issue, list[Article]]]:
+    """Published issues by (date, id), each with its articles in the order given."""
+    groups: dict[str, tuple[Issue, list[Article]]] = {}
+    for issue, article in archive:
+        group = groups.get(issue.id)
+        if group is None:
+            group = groups[issue.id] = (issue, [])
+        group[1].append(article)
+    published = [g for g in groups.values() if g[0].is_published]
+    return sorted(published, key=lambda g: g[0].sort_key)
+
+
 def half_life_decay(rules: Related, issue: Issue, article: Article) -> float:
     if not rules.half_life_days:
         return 1.0
@@ -73,18 +87,35 @@ class RelatedIndex:
 
     def __init__(self, archive: Iterable[Entry], rules: Related) -> None:
         self.rules = rules
-        entries = sorted((e for e in archive if e[0].is_published), key=lambda e: e[0].sort_key)
-        self.issues = [i for i, _ in entries]
-        self.articles = [a for _, a in entries]
-        self.keys = [i.sort_key for i in self.issues]
-        self.ordinals = [a.published.toordinal() for a in self.articles]
         self._weights: dict[str, float] = {}
-        self.postings: dict[str, list[int]] = {}
-        for n, article in enumerate(self.articles):
-            for tag in article.tags:
-                self.postings.setdefault(tag, []).append(n)
-        for tag in [t for t in self.postings if not self.weight(t)]:
-            del self.postings[tag]
+        self._decays: dict[int, np.ndarray] = {}
+        issues = published_in_order(archive)
+        self.keys = [issue.sort_key for issue, _ in issues]
+        self.starts = list(accumulate((len(a) for _, a in issues), initial=0))
+        self.articles = [a for _, articles in issues for a in articles]
+        self.postings = self._postings()
+        ordinals = np.fromiter((a.published.toordinal() for a in self.articles), np.int64)
+        days, self.day_of = np.unique(ordinals, return_inverse=True)
+        self.days = days.tolist()
+        self.minus_day = -ordinals
+        self.latest = np.maximum.accumulate(ordinals) if len(ordinals) else ordinals
+        self.ordinals = ordinals.tolist()
+        by_id = sorted(range(len(self.articles)), key=[a.id for a in self.articles].__getitem__)
+        self.id_rank = np.empty(len(by_id), dtype=np.int64)
+        self.id_rank[by_id] = np.arange(len(by_id))
+
+    def _postings(self) -> dict[str, np.ndarray]:
+        """tag -> ascending positions, built in bulk: one stable sort of (tag, position)."""
+        tag_lists = [a.tags for a in self.articles]
+        names: dict[str, int] = {}
+        codes = np.fromiter(
+            (names.setdefault(t, len(names)) for t in chain.from_iterable(tag_lists)), np.int64
+        )
+        owners = np.repeat(np.arange(len(tag_lists)), [len(t) for t in tag_lists])
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
+        groups = np.split(owners[order], bounds) if len(names) else []
+        return {tag: g for tag, g in zip(names, groups, strict=True) if self.weight(tag)}
 
     def weight(self, tag: str) -> float:
         """A tag's weight; 0 when ignored. Cached: globs are resolved once per tag."""
@@ -95,7 +126,7 @@ class RelatedIndex:
 
     def cut(self, issue: Issue) -> int:
         """How many indexed articles belong to published issues before this one."""
-        return bisect_left(self.keys, issue.sort_key)
+        return self.starts[bisect_left(self.keys, issue.sort_key)]
 
     def terms(self, issue: Issue, article: Article) -> tuple[Term, ...]:
         """The article's tags in a fixed order, each with its weight, rarity and fate."""
@@ -104,7 +135,8 @@ class RelatedIndex:
 
     def _term(self, tag: str, n: int) -> Term:
         weight = self.weight(tag)
-        df = bisect_left(self.postings.get(tag, []), n)
+        postings = self.postings.get(tag)
+        df = 0 if postings is None else int(np.searchsorted(postings, n))
         rarity = math.log1p(n / df) if self.rules.idf and df else 1.0
         dropped = ""
         if not weight:
@@ -118,50 +150,94 @@ class RelatedIndex:
     def related_for(self, issue: Issue, article: Article) -> tuple[RelatedPick, ...]:
         """The article's related picks in this issue, from the inverted index."""
         terms = [t for t in self.terms(issue, article) if not t.dropped]
-        raw: dict[int, float] = {}
+        if not terms or not self.rules.limit:
+            return ()
+        found, scores = self.candidates(issue, terms)
+        # Most lists fill from the best few; rank everything only if the caps need more.
+        few = 4 * self.rules.limit
+        if len(scores) > few:
+            kth = -np.partition(-scores, few - 1)[few - 1]
+            best = scores >= kth
+            picks = self.choose(issue, article, self.ranked(found[best], scores[best]), terms)
+            if len(picks) == self.rules.limit or best.all():
+                return picks
+        return self.choose(issue, article, self.ranked(found, scores), terms)
+
+    def candidates(self, issue: Issue, terms: Sequence[Term]) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and decayed scores at or over min_score, from the postings alone.
+
+        Sums are added term by term in the scan's order, so both give bit-identical scores.
+        """
+        low, cut = self.horizon(issue, terms), self.cut(issue)
+        raw = np.zeros(max(0, cut - low))
         for term in terms:
-            value = term.value
-            for n in islice(self.postings[term.tag], term.df):
-                raw[n] = raw.get(n, 0.0) + value
-        return self.rank(issue, article, raw, terms)
+            postings = self.postings[term.tag][: term.df]
+            start = int(np.searchsorted(postings, low))
+            raw[postings[start:] - low] += term.value
+        # A score is never above its raw sum (decay <= 1): filter before gathering decays.
+        found = np.flatnonzero(raw >= max(self.rules.min_score, np.finfo(float).tiny))
+        scores = raw[found] * self.decays(issue)[self.day_of[found + low]]
+        keep = scores >= self.rules.min_score
+        return found[keep] + low, scores[keep]
+
+    def ranked(self, found: np.ndarray, scores: np.ndarray) -> list[int]:
+        """Positions by score, then newer, then id."""
+        order = np.lexsort((self.id_rank[found], self.minus_day[found], -scores))
+        return found[order].tolist()
+
+    def horizon(self, issue: Issue, terms: Sequence[Term]) -> int:
+        """The first position that could still reach min_score once decayed.
+
+        Even sharing every counted tag, an article older than half_life x log2(sum /
+        min_score) days scores below min_score; positions before the first article
+        published after that day are skipped (`latest` is a running maximum).
+        """
+        best, rules = sum(t.value for t in terms), self.rules
+        if not rules.half_life_days or rules.min_score <= 0 or not len(self.latest):
+            return 0
+        if best < rules.min_score:
+            return len(self.latest)
+        oldest = (
+            issue.date.toordinal()
+            - int(rules.half_life_days * math.log2(best / rules.min_score))
+            - 1
+        )
+        return int(np.searchsorted(self.latest, oldest))
 
     def scan_related_for(self, issue: Issue, article: Article) -> tuple[RelatedPick, ...]:
         """The same picks by scoring every earlier article: the reference for tests."""
         terms = [t for t in self.terms(issue, article) if not t.dropped]
-        raw: dict[int, float] = {}
+        scored = []
         for n in range(self.cut(issue)):
             tags = self.articles[n].tags
             shared = [t.value for t in terms if t.tag in tags]
-            if shared:
-                raw[n] = sum(shared, 0.0)
-        return self.rank(issue, article, raw, terms)
+            score = sum(shared, 0.0) * half_life_decay(self.rules, issue, self.articles[n])
+            if shared and score >= self.rules.min_score:
+                scored.append((-score, -self.ordinals[n], self.articles[n].id, n))
+        return self.choose(issue, article, (n for *_, n in sorted(scored)), terms)
 
-    def rank(
-        self, issue: Issue, article: Article, raw: dict[int, float], terms: Sequence[Term]
+    def decays(self, issue: Issue) -> np.ndarray:
+        """The decay of every distinct published day, as of the issue's date (cached)."""
+        today = issue.date.toordinal()
+        if today not in self._decays:
+            half_life = self.rules.half_life_days
+            values = [
+                0.5 ** (max(0, today - d) / half_life) if half_life else 1.0 for d in self.days
+            ]
+            self._decays[today] = np.asarray(values, dtype=np.float64)
+        return self._decays[today]
+
+    def choose(
+        self, issue: Issue, article: Article, ranked: Iterable[int], terms: Sequence[Term]
     ) -> tuple[RelatedPick, ...]:
-        """Decay, threshold, order and diversity caps over raw scores by position."""
-        ordered = sorted(self.scores(issue, raw))
+        """Walk the ranked positions, skipping what the diversity caps or URLs forbid."""
         picks: list[RelatedPick] = []
-        for _, _, _, n in ordered:
+        for n in ranked:
             if len(picks) >= self.rules.limit:
                 break
             if self.blocked(article, self.articles[n], picks) is None:
                 picks.append(self.pick(issue, n, terms))
         return tuple(picks)
-
-    def scores(self, issue: Issue, raw: dict[int, float]) -> list[tuple[float, int, str, int]]:
-        """(-score, -published, id, position) of every candidate at or over min_score."""
-        decays: dict[int, float] = {}
-        today, half_life = issue.date.toordinal(), self.rules.half_life_days
-        out = []
-        for n, value in raw.items():
-            day = self.ordinals[n]
-            if day not in decays:
-                decays[day] = 0.5 ** (max(0, today - day) / half_life) if half_life else 1.0
-            score = value * decays[day]
-            if score >= self.rules.min_score:
-                out.append((-score, -day, self.articles[n].id, n))
-        return out
 
     def blocked(self, article: Article, other: Article, picks: Sequence[RelatedPick]) -> str | None:
         """Why a candidate may not join the picks so far (same URL, diversity), or None."""

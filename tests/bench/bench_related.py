@@ -1,0 +1,140 @@
+"""Benchmark: related picks on a 100,000-article archive, and a 500-issue build.
+
+Run: python tests/bench/bench_related.py [--articles 100000] [--build-issues 500] [--runs 5]
+Prints medians. Fails (exit 1) when a target of issue 3 is missed or the index and the
+naive all-pairs scan disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from publisher.build import build  # noqa: E402
+from publisher.config import Related  # noqa: E402
+from publisher.records import Article, Issue  # noqa: E402
+from publisher.related import RelatedIndex  # noqa: E402
+from publisher.selection import select_all  # noqa: E402
+from publisher.workspace import load_workspace  # noqa: E402
+from tests.test_explain import write_workspace  # noqa: E402
+
+RULES = Related(
+    limit=3,
+    min_score=1.0,
+    weights={"country:*": 2.0, "topic:*": 1.5, "region:*": 0.5, "*": 1.0},
+    ignore=("editors-choice", "news"),
+    half_life_days=365,
+    max_per_source=2,
+)
+
+
+def zipf_pick(rnd: random.Random, names: list[str], weights: list[float], k: int) -> list[str]:
+    return list(dict.fromkeys(rnd.choices(names, weights, k=k)))
+
+
+def generated_archive(articles: int, per_issue: int = 20, seed: int = 1) -> list[Issue]:
+    """Daily issues of `per_issue` articles; tags in namespaces with Zipf-like popularity."""
+    rnd = random.Random(seed)
+    vocab = {
+        "region": [f"region:r{n}" for n in range(12)],
+        "country": [f"country:c{n}" for n in range(80)],
+        "topic": [f"topic:t{n}" for n in range(400)],
+        "free": [f"tag{n}" for n in range(5000)],
+    }
+    zipf = {k: [1 / (n + 1) for n in range(len(v))] for k, v in vocab.items()}
+    sources = [f"source{n}.example" for n in range(40)]
+    issues, day, serial = [], date(2012, 1, 2), 0
+    for n in range(articles // per_issue):
+        day += timedelta(days=1)
+        batch = []
+        for _ in range(per_issue):
+            serial += 1
+            tags = zipf_pick(rnd, vocab["region"], zipf["region"], 1)
+            tags += zipf_pick(rnd, vocab["country"], zipf["country"], rnd.randint(1, 2))
+            tags += zipf_pick(rnd, vocab["topic"], zipf["topic"], rnd.randint(1, 3))
+            tags += zipf_pick(rnd, vocab["free"], zipf["free"], rnd.randint(0, 2))
+            tags += ["news"] if rnd.random() < 0.5 else []
+            batch.append(
+                Article.model_construct(
+                    id=f"a{serial}", title=f"Article {serial}", url=f"https://x.example/{serial}",
+                    published=day - timedelta(days=rnd.randint(0, 6)), category="News",
+                    tags=tuple(tags), source=rnd.choice(sources), summary="", author="",
+                    image=None, popularity=None,
+                )  # fmt: skip
+            )
+        issues.append(
+            Issue.model_construct(
+                id=f"d{n:05d}", title=f"Day {n}", date=day, status="published",
+                articles=tuple(batch), pin={}, exclude=(), intro="", preheader="", number=None,
+            )  # fmt: skip
+        )
+    return issues
+
+
+def median_time(fn: Callable[[], object], runs: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def bench_related(articles: int, runs: int) -> bool:
+    issues = generated_archive(articles)
+    archive = [(i, a) for i in issues for a in i.articles]
+    build_s, index = median_time(lambda: RelatedIndex(archive, RULES), runs)
+    assert isinstance(index, RelatedIndex)
+    issue = issues[-1]
+    fast_s, fast = median_time(lambda: index.related_for_issue(issue), runs)
+    naive_s, naive = median_time(
+        lambda: {a.id: index.scan_related_for(issue, a) for a in issue.articles}, max(1, runs // 2)
+    )
+    same = fast == naive
+    picks = sum(len(p) for p in fast.values())  # type: ignore[union-attr]
+    print(f"archive: {len(archive):,} articles in {len(issues):,} issues, {len(index.postings):,} tags")
+    print(f"index build:            {build_s * 1000:8.1f} ms   (target <= 1000 ms)")
+    print(f"related, one issue:     {fast_s * 1000:8.1f} ms   ({len(issue.articles)} articles, {picks} picks; target <= 50 ms)")
+    print(f"naive all-pairs scan:   {naive_s * 1000:8.1f} ms   (same picks: {same})")
+    print(f"speedup:                {naive_s / fast_s:8.1f} x   (target >= 20 x)")
+    return same and build_s <= 1.0 and fast_s <= 0.05 and naive_s / fast_s >= 20
+
+
+def bench_build(issues: int, runs: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_workspace(root, issues, per_issue=10, seed=5, drafts=0)
+        workspace = load_workspace(root)
+        select_s, views = median_time(lambda: select_all(workspace, list(workspace.issues)), runs)
+        build_s, result = median_time(lambda: build(root), max(1, runs // 2))
+        articles = len(workspace.articles)
+        print(f"build workspace:        {issues} issues, {articles:,} articles, 3 sections")
+        print(f"  selection (sections + related, all issues): {select_s:6.2f} s")
+        print(f"  full build ({len(result.files):,} files):           {build_s:6.2f} s")  # type: ignore[union-attr]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--build-issues", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    ok = bench_related(args.articles, args.runs)
+    if args.build_issues:
+        bench_build(args.build_issues, 3)
+    print("all targets met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
