@@ -41,7 +41,7 @@ def generator(config: Config, feed: Feed) -> FeedGenerator:
     fg.title(xml_text(feed.title))
     fg.subtitle(xml_text(feed.subtitle or feed.title))
     fg.language(news.language)
-    fg.generator("publisher", version=__version__, uri="https://pypi.org/project/publisher/")
+    fg.generator("publisher", version=__version__)  # replaces feedgen's own name and uri
     fg.author({"name": xml_text(news.author or news.title), **_email(news.author_email)})
     if news.author_email:
         fg.managingEditor(f"{news.author_email} ({xml_text(news.author or news.title)})")
@@ -65,6 +65,8 @@ def _email(address: str) -> dict[str, str]:
 def add_entry(fe: FeedEntry, entry: Entry) -> None:
     fe.id(entry.id)  # also the RSS guid, isPermaLink="false": a tag URI is no address
     fe.title(entry.title)
+    # feedgen writes an RSS <author> only with an email address, as RSS 2.0 requires.
+    fe.author({"name": entry.author, **_email(entry.author_email)})
     fe.link(href=entry.link, rel="alternate", type=HTML_TYPE)
     fe.published(entry.published)
     fe.updated(entry.updated)

@@ -45,6 +45,8 @@ class Entry:
     summary: str  # plain text
     content: str  # HTML; "" when the feeds carry summaries only
     categories: tuple[str, ...]
+    author: str
+    author_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def issue_entry(config: Config, view: IssueView, content: str) -> Entry:
         summary=xml_text(view.preheader),
         content=xml_text(content) if config.feeds.content == "full" else "",
         categories=clean_terms(tuple(tags)),
+        author=xml_text(config.newsletter.author or config.newsletter.title),
+        author_email=config.newsletter.author_email,
     )
 
 
@@ -115,6 +119,7 @@ def article_entry(config: Config, view: IssueView, article: Article) -> Entry:
         summary=xml_text(markdown_text(article.summary) or article.title),
         content=xml_text(article_html(view, article)) if config.feeds.content == "full" else "",
         categories=clean_terms(article.tags),
+        author=xml_text(article.author or article.source or config.newsletter.title),
     )
 
 

@@ -92,6 +92,10 @@ def lxml_atom(config: Config, feed: Feed) -> bytes:
         item = sub(root, a + "entry")
         sub(item, a + "id", entry.id)
         sub(item, a + "title", entry.title)
+        author = sub(item, a + "author")
+        sub(author, a + "name", entry.author)
+        if entry.author_email:
+            sub(author, a + "email", entry.author_email)
         sub(item, a + "updated", entry.updated.isoformat())
         sub(item, a + "published", entry.published.isoformat())
         sub(item, a + "link", href=entry.link, rel="alternate", type=HTML_TYPE)
@@ -120,6 +124,8 @@ def lxml_rss(config: Config, feed: Feed) -> bytes:
         item = sub(channel, "item")
         sub(item, "title", entry.title)
         sub(item, "link", entry.link)
+        if entry.author_email:
+            sub(item, "author", f"{entry.author_email} ({entry.author})")
         sub(item, "description", escape(entry.summary, quote=False))
         if entry.content:
             sub(item, f"{{{nsmap['content']}}}encoded", entry.content)
