@@ -83,15 +83,22 @@ def import_into(root: Path, source: str, issue_id: str, options: Options) -> Imp
             (f"{picker.over_limit} more items", f"beyond --limit {options.limit}")
         )
     if chosen and not options.dry_run:
-        comment = f"Imported from {source} on {date.today().isoformat()}"
-        path = workspace.issue_path(issue_id)
-        written = append_articles(path, chosen, comment, picker.table_notes)
-        kept = {a.id for a in written}
-        late = [a for a in chosen if a.id not in kept]
-        report.skipped += [(a.id, "added to the file by someone else meanwhile") for a in late]
-        chosen = written
+        chosen = write(workspace.issue_path(issue_id), chosen, picker.table_notes, report)
     report.added = chosen
     return report
+
+
+def write(
+    path: Path, chosen: list[Article], notes: dict[str, str], report: ImportReport
+) -> list[Article]:
+    """Append to the issue file; what someone else added meanwhile is reported, not doubled."""
+    comment = f"Imported from {report.source} on {date.today().isoformat()}"
+    written = append_articles(path, chosen, comment, notes)
+    kept = {a.id for a in written}
+    report.skipped += [
+        (a.id, "added to the file by someone else meanwhile") for a in chosen if a.id not in kept
+    ]
+    return written
 
 
 class Picker:
