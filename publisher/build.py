@@ -18,6 +18,7 @@ from publisher.records import Issue
 from publisher.render import Rendered, Theme, render_issues
 from publisher.selection import IssueView, select_all
 from publisher.site import render_index
+from publisher.stamp import BuildStamp
 from publisher.workspace import Workspace, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
@@ -79,6 +80,9 @@ def build(
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build everything, in memory first: nothing is written unless every stage succeeded."""
+    stamp = BuildStamp(root, out, (sorted(ids or []), drafts))
+    if (last := stamp.replay()) is not None:  # no input changed since the last build there
+        return BuildResult(stamp.output, last.issues, last.files, [], last.warnings)
     workspace = load_workspace(root)
     problems = run_checks(workspace, skip={check_email_budget})
     if errors := [p for p in problems if p.is_error]:
@@ -103,8 +107,8 @@ def build(
         raise BuildError(_template_problem(exc)) from exc
     problems += budget + feed_size_warnings(files)
     written = write_tree(output, files, prune=not ids)
-    for issue_id, key in rendered.fresh.items():
-        IssueCache(output).put(issue_id, key, rendered.files[issue_id])
+    rendered.keep(IssueCache(output))
+    stamp.save(sorted(wanted), problems)
     return BuildResult(output, sorted(wanted), files, written, problems)
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-from datetime import date
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,35 +16,39 @@ from jinja2 import Environment
 from pydantic import BaseModel
 
 from publisher.config import Config
-from publisher.output import write_atomic
 from publisher.selection import IssueView
 
 CACHE_DIR = ".cache/issues"
 KEY_FILE = "key"
 RENDERING_PACKAGES = ("jinja2", "premailer", "cssutils", "lxml", "nh3", "markdown-it-py")
+# The code between a view and its files; what picks the view's content is in the view itself.
+RENDER_MODULES = ("cache", "email", "eml", "inline", "markup", "records", "render", "selection", "site", "theme")
 
 
-def _plain(value: Any) -> Any:
-    """JSON for what json cannot write itself; sets sorted so the key never depends on hashing."""
+def _text(value: Any, memo: dict[int, str]) -> str:
+    """A canonical text of a view's data. Records shared by many views (related articles) are
+    serialised once per build; sets are sorted, so the key never depends on hash seeds."""
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        if id(value) not in memo:
+            memo[id(value)] = value.model_dump_json()
+        return memo[id(value)]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return "{" + ",".join(
+            f"{f.name}={_text(getattr(value, f.name), memo)}" for f in dataclasses.fields(value)
+        ) + "}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_text(k, memo)}:{_text(v, memo)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_text(v, memo) for v in value) + "]"
     if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    if isinstance(value, date):
-        return value.isoformat()
+        return "{" + ",".join(sorted(_text(v, memo) for v in value)) + "}"
     return repr(value)
 
 
-def fingerprint(view: IssueView, salt: str) -> str | None:
-    """The issue's cache key; None (never cached) when the view cannot be written as JSON."""
-    fields = {f.name: getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "config"}
-    try:
-        text = json.dumps(fields, default=_plain, sort_keys=True)
-    except (TypeError, ValueError):
-        return None
-    return hashlib.sha256((salt + text).encode()).hexdigest()
+def fingerprint(view: IssueView, salt: str, memo: dict[int, str]) -> str:
+    """The issue's cache key: everything it shows, and the salt (theme, config, code)."""
+    fields = [getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "config"]
+    return hashlib.sha256((salt + _text(fields, memo)).encode()).hexdigest()
 
 
 def theme_salt(env: Environment, config: Config) -> str:
@@ -54,8 +57,8 @@ def theme_salt(env: Environment, config: Config) -> str:
     for name in sorted(env.list_templates()):
         assert env.loader is not None
         digest.update(name.encode() + env.loader.get_source(env, name)[0].encode())
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
+    for module in RENDER_MODULES:
+        digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
     for package in RENDERING_PACKAGES:
         digest.update(_version(package).encode())
     return digest.hexdigest()
@@ -69,7 +72,9 @@ def _version(package: str) -> str:
 
 
 class IssueCache:
-    """One folder per issue: its files, then the key they were rendered for, written last."""
+    """One folder per issue: its files, then a stamp (the key and each file's size) written last.
+
+    No fsync: a cache may be lost in a crash, but a torn file never passes the size check."""
 
     def __init__(self, output: Path | None) -> None:
         self.root = output / CACHE_DIR if output is not None else None
@@ -79,16 +84,25 @@ class IssueCache:
             return None
         folder = self.root / issue_id
         try:
-            if (folder / KEY_FILE).read_text() != key:
+            stamp = (folder / KEY_FILE).read_text().split("\n")
+            if stamp[0] != key:
                 return None
-            return {name: (folder / name).read_bytes() for name in names}
+            files = {name: (folder / name).read_bytes() for name in names}
         except OSError:
             return None
+        return files if stamp[1:] == [f"{n} {len(d)}" for n, d in files.items()] else None
 
     def put(self, issue_id: str, key: str, files: dict[str, bytes]) -> None:
         if self.root is None:
             return
         folder = self.root / issue_id
+        folder.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
-            write_atomic(folder / name, data)
-        write_atomic(folder / KEY_FILE, key.encode())
+            _replace(folder / name, data)
+        _replace(folder / KEY_FILE, "\n".join([key, *(f"{n} {len(d)}" for n, d in files.items())]).encode())
+
+
+def _replace(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -43,6 +43,11 @@ class Rendered:
     fresh: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
+    def keep(self, cache: IssueCache) -> None:
+        """Store the freshly rendered issues; called once the build has written its files."""
+        for issue_id, key in self.fresh.items():
+            cache.put(issue_id, key, self.files[issue_id])
+
 
 def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
     """The four files of one issue, by file name."""
@@ -97,7 +102,8 @@ def render_issues(
         return Rendered()
     env = theme.environment()
     salt = theme_salt(env, views[0].config)
-    keys = {v.issue.id: fingerprint(v, salt) for v in views}
+    memo: dict[int, str] = {}  # alive only while `views` holds the records
+    keys = {v.issue.id: fingerprint(v, salt, memo) for v in views}
     result = Rendered()
     misses = [v for v in views if not _from_cache(cache, v.issue.id, keys[v.issue.id], result)]
     with ExitStack() as stack:
@@ -109,17 +115,16 @@ def render_issues(
     return result
 
 
-def _collect(result: Rendered, issue_id: str, key: str | None, future: Future[Outcome]) -> None:
+def _collect(result: Rendered, issue_id: str, key: str, future: Future[Outcome]) -> None:
     files, problems = future.result()
     result.problems += problems
     if files is not None:
         result.files[issue_id] = files
-        if key:
-            result.fresh[issue_id] = key
+        result.fresh[issue_id] = key
 
 
-def _from_cache(cache: IssueCache, issue_id: str, key: str | None, result: Rendered) -> bool:
-    files = cache.get(issue_id, key, ISSUE_FILES) if key else None
+def _from_cache(cache: IssueCache, issue_id: str, key: str, result: Rendered) -> bool:
+    files = cache.get(issue_id, key, ISSUE_FILES)
     if files is not None:
         result.files[issue_id] = files
     return files is not None

@@ -307,13 +307,25 @@ def test_an_unchanged_issue_comes_from_the_cache(tmp_path: Path) -> None:
     ws = small_workspace(tmp_path / "ws")
     build(ws)
     cached = ws / "build/.cache/issues/2024-01/email.html"
-    marker = b"<!-- served from the cache -->\n"
-    cached.write_bytes(cached.read_bytes() + marker)
-    build(ws)
+    marked = cached.read_bytes().replace(b"View in browser", b"VIEW IN BROWSER")
+    cached.write_bytes(marked)  # the same size, so the cache's stamp still holds
+    later = (ws / "issues/2024-01.toml").read_text().replace("2024-01-05", "2024-01-12")
+    (ws / "issues/2024-02.toml").write_text(later.replace('id = "a', 'id = "b').replace("/a", "/b"))
+    build(ws)  # a new, later issue: the build runs, but 2024-01's view has not changed
     output = ws / "build/issues/2024-01/email.html"
-    assert output.read_bytes().endswith(marker)  # not rendered, nor inlined, again
+    assert output.read_bytes() == marked  # not rendered, nor inlined, again
     (ws / "templates").mkdir()
     css = (builtin_templates() / "email.css").read_text()
     (ws / "templates/email.css").write_text(css.replace("#0b5394", "#0b5395"))
     build(ws)
-    assert not output.read_bytes().endswith(marker) and "#0b5395" in output.read_text()
+    assert b"VIEW IN BROWSER" not in output.read_bytes() and "#0b5395" in output.read_text()
+
+
+def test_a_no_op_rebuild_replays_and_a_touched_output_rebuilds(tmp_path: Path) -> None:
+    ws = small_workspace(tmp_path / "ws")
+    first = build(ws)
+    again = build(ws)
+    assert again.written == [] and again.files == first.files and again.issues == ["2024-01"]
+    (ws / "build/index.html").unlink()
+    healed = build(ws)
+    assert healed.written == ["index.html"] and (ws / "build/index.html").exists()
