@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from typer.testing import CliRunner
 
 from publisher.check import CHECKS, check_published_unchanged
+from publisher.cli import app
 from publisher.edit import (
     append_articles,
     articles_hash,
@@ -185,3 +187,10 @@ def test_concurrent_appends_are_all_kept(example: Path) -> None:
     assert not errors
     ids = {a.id for a in load_workspace(example).issue(DRAFT).articles}
     assert {f"news-article-{k * 100 + i}" for k in range(4) for i in range(5)} <= ids
+
+
+@pytest.mark.parametrize("command", ["new", "import", "preview", "publish", "list"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert f"Example: publisher {command}" in " ".join(result.output.split())
