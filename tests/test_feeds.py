@@ -550,12 +550,14 @@ def test_http_newsletter_url_is_an_error(tmp_path: Path) -> None:
 def test_check_warns_about_unused_feed_tags_and_future_issues(tmp_path: Path) -> None:
     issues = some_issues(2)
     issues["2024-09"] = issue_record(9, date=date.today() + timedelta(days=40))
-    root = write_workspace(tmp_path / "ws", issues, {"tags": ["region:south-caucasus", "nobody"]})
+    tags = ["region:south-caucasus", "nobody", "region-south-caucasus"]
+    root = write_workspace(tmp_path / "ws", issues, {"tags": tags})
     warnings = [p for p in build(root).warnings if p.severity == "warning"]
     assert any(
         p.record == "[feeds]" and p.field == "tags" and "'nobody'" in p.message for p in warnings
     )
     assert any(p.file == "issues/2024-09.toml" and p.field == "date" for p in warnings)
+    assert any("share the feed folder tags/region-south-caucasus/" in p.message for p in warnings)
 
 
 def test_build_warns_when_the_main_feed_passes_one_megabyte(tmp_path: Path) -> None:
