@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from lxml import html as lxml_html
 
 from publisher.build import build
 from publisher.inline import split_css
+from publisher.render import _cores
 from publisher.theme import builtin_templates
 from publisher.workspace import load_workspace
 from tests.conftest import copy_example, run_cli
@@ -88,6 +90,8 @@ def test_nothing_forbidden_reaches_the_email(site: Path) -> None:
         urls = tree.xpath("//@href|//@src")
         assert all(u.startswith(("https://", "http://", "mailto:")) for u in urls)
         assert not tree.xpath("//@*[starts-with(name(), 'on')]")
+        # premailer's presentational copies, where HTML has no such attribute
+        assert not tree.xpath("//a[@bgcolor]|//div[@bgcolor]|//p[@bgcolor]|//div[@height]|//img[@style and not(@width)]")
 
 
 def test_links_absolute_and_utm_only_on_article_links(site: Path) -> None:
@@ -329,3 +333,17 @@ def test_a_no_op_rebuild_replays_and_a_touched_output_rebuilds(tmp_path: Path) -
     (ws / "build/index.html").unlink()
     healed = build(ws)
     assert healed.written == ["index.html"] and (ws / "build/index.html").exists()
+
+
+@pytest.mark.skipif(_cores() < 2, reason="one core")
+def test_a_cold_build_renders_on_every_core(tmp_path: Path) -> None:
+    workers: list[int] = []
+
+    def progress(views):  # type: ignore[no-untyped-def]
+        for view in views:
+            workers.append(len(multiprocessing.active_children()))
+            yield view
+
+    result = build(copy_example(tmp_path / "ws"), progress=progress)
+    assert len(result.issues) == len(workers) >= 6
+    assert max(workers) >= 2
