@@ -98,6 +98,16 @@ def test_legacy_encodings_are_decoded(workspace: Path, name: str, script: str) -
 
 
 @needs_fixtures
+def test_feedburner_links_point_at_the_article(workspace: Path) -> None:
+    articles = imported(workspace, FEEDS / "real" / "feedjira__TechCrunch.xml")
+    assert all(urlsplit(a.url).netloc == "techcrunch.com" for a in articles)
+    assert (
+        articles[0].id
+        == "2011-11-02-angies-list-prices-ipo-at-11-to-13-per-share-valued-at-over-600m"
+    )
+
+
+@needs_fixtures
 def test_local_language_dates(workspace: Path) -> None:
     (article,) = imported(workspace, FEEDS / "real" / "feedrs__rss_2.0_ilmessaggero.xml")
     assert article.published == date(2022, 11, 16)  # "mer, 16 nov 2022"

@@ -101,7 +101,9 @@ def _candidate(
     entry: Any, n: int, label: str, bases: list[str], fallback: date | None
 ) -> Candidate:
     guid = str(entry.get("id", ""))
-    link = absolute_url(entry.get("link", ""), [*bases, guid]) or absolute_url(guid, [])
+    # FeedBurner's <feedburner:origLink> is the article itself; <link> is a tracking redirect.
+    raw = dict.get(entry, "feedburner_origlink") or entry.get("link", "")
+    link = absolute_url(raw, [*bases, guid]) or absolute_url(guid, [])
     title = plain_text(entry.get("title", "")).strip()
     item = Candidate(where=f"{label}, item #{n}" + (f" ('{title[:60]}')" if title else ""))
     item.title, item.url, item.id = title, link, ""
