@@ -27,10 +27,15 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def email_html(tmp_path_factory: pytest.TempPathFactory) -> str:
+def issue_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = copy_example(tmp_path_factory.mktemp("render") / "ws")
     build(ws, ["2024-12"])
-    return (ws / "build/issues/2024-12/email.html").read_text()
+    return ws / "build/issues/2024-12"
+
+
+@pytest.fixture(scope="module")
+def email_html(issue_folder: Path) -> str:
+    return (issue_folder / "email.html").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +95,15 @@ def test_readable_in_light_and_dark(browser: object, email_html: str, width: int
     assert luminance(light["color"]) < 0.3 < 0.8 < luminance(light["background"])
     assert luminance(dark["color"]) > 0.7 > 0.2 > luminance(dark["background"])
     assert dark["scroll"] <= dark["client"]
+
+
+def test_the_web_page_fits_a_phone(browser: object, issue_folder: Path) -> None:
+    page = browser.new_page(viewport={"width": 375, "height": 800})  # type: ignore[attr-defined]
+    try:
+        page.route("**/*", lambda route: route.abort())
+        page.set_content((issue_folder / "index.html").read_text(), wait_until="domcontentloaded")
+        sizes = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert sizes[0] <= sizes[1] == 375
+        assert page.locator("article").count() >= 5
+    finally:
+        page.close()
