@@ -48,7 +48,18 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+_measured: dict[tuple[str, int, str], dict[str, float]] = {}
+
+
 def measure(browser: object, html: str, width: int, scheme: str) -> dict[str, float]:
+    """Each rendering once per module: the tests share a browser and its measurements."""
+    key = (html, width, scheme)
+    if key not in _measured:
+        _measured[key] = _measure(browser, html, width, scheme)
+    return _measured[key]
+
+
+def _measure(browser: object, html: str, width: int, scheme: str) -> dict[str, float]:
     """Render at a viewport width; the page's and the container's geometry; a screenshot kept."""
     page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)  # type: ignore[attr-defined]
     try:
