@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
@@ -26,6 +25,7 @@ from publisher.output import write_atomic
 from publisher.records import SLUG_RE, Article, Issue, slugify
 from publisher.theme import builtin_templates
 from publisher.validate import issue_problems
+from publisher.workspace import parse_toml
 
 T = TypeVar("T")
 ATTEMPTS = 5
@@ -99,7 +99,7 @@ def update_issue_file(path: Path, change: Change[T]) -> T:
             text, result = change(before, parse(before, path))
             if text == before:
                 return result
-            as_issue(tomllib.loads(text), path)
+            as_issue(parse_toml(text), path)  # as the workspace will read it
             if read_text(path) == before:
                 write_atomic(path, text.encode("utf-8"))
                 return result
