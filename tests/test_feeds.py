@@ -536,6 +536,17 @@ def test_control_characters_are_stripped_with_a_warning(tmp_path: Path) -> None:
     assert all(feedparser.parse(data).bozo == 0 for data in files.values())
 
 
+def test_control_characters_in_config_text_never_reach_a_feed(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws", some_issues(1))
+    data = tomlkit.parse((root / "config.toml").read_text())
+    data["newsletter"]["description"] = "Bell\x07 and form\x0cfeed"
+    (root / "config.toml").write_text(tomlkit.dumps(data))
+    files = feeds_of(root)
+    for name in ("atom.xml", "feed.xml"):
+        parsed = feedparser.parse(files[name])
+        assert parsed.bozo == 0 and parsed.feed.subtitle == "Bell and formfeed"
+
+
 def test_http_newsletter_url_is_an_error(tmp_path: Path) -> None:
     root = write_workspace(tmp_path / "ws", some_issues(1))
     data = tomlkit.parse((root / "config.toml").read_text())
