@@ -59,7 +59,9 @@ def _check(parsed: Any, data: bytes, label: str, strict: bool) -> list[str]:
                 hint="give the feed's own URL or file",
             )
         )
-    if not isinstance(error, SAXParseException):
+    if error is not None and not isinstance(error, SAXParseException):
+        return [f"{label}: {error}"]  # e.g. an encoding declared wrongly, read as another
+    if error is None:
         return []
     if strict or not parsed.entries:
         hint = (
