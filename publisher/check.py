@@ -66,19 +66,30 @@ def check_feed_tags(workspace: Workspace) -> Iterable[Problem]:
 
 
 def check_future_issues(workspace: Workspace) -> Iterable[Problem]:
-    """A published issue dated after today: readers see a post from the future."""
+    """Published issues dated after today, and `updated` days that feeds cannot show."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     today = datetime.now(ZoneInfo(workspace.config.newsletter.timezone)).date()
     for issue in workspace.published:
+        file = f"issues/{issue.id}.toml"
         if issue.date > today:
             yield Problem(
-                f"issues/{issue.id}.toml",
+                file,
                 f"published, but dated {issue.date}, in the future",
                 "issue",
                 "date",
                 'keep status = "draft" until it goes out, or correct the date',
+                "warning",
+            )
+        if issue.updated and not issue.date <= issue.updated <= today:
+            when = "in the future" if issue.updated > today else "before the issue's date (ignored)"
+            yield Problem(
+                file,
+                f"updated = {issue.updated} is {when}",
+                "issue",
+                "updated",
+                "set it to the day of the correction",
                 "warning",
             )
 

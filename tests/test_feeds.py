@@ -561,6 +561,7 @@ def test_http_newsletter_url_is_an_error(tmp_path: Path) -> None:
 def test_check_warns_about_unused_feed_tags_and_future_issues(tmp_path: Path) -> None:
     issues = some_issues(2)
     issues["2024-09"] = issue_record(9, date=date.today() + timedelta(days=40))
+    issues["2024-02"] = issue_record(2, updated=FIRST)  # before its own date
     tags = ["region:south-caucasus", "nobody", "region-south-caucasus"]
     root = write_workspace(tmp_path / "ws", issues, {"tags": tags})
     warnings = [p for p in build(root).warnings if p.severity == "warning"]
@@ -568,6 +569,7 @@ def test_check_warns_about_unused_feed_tags_and_future_issues(tmp_path: Path) ->
         p.record == "[feeds]" and p.field == "tags" and "'nobody'" in p.message for p in warnings
     )
     assert any(p.file == "issues/2024-09.toml" and p.field == "date" for p in warnings)
+    assert any(p.file == "issues/2024-02.toml" and p.field == "updated" for p in warnings)
     assert any("share the feed folder tags/region-south-caucasus/" in p.message for p in warnings)
 
 

@@ -90,8 +90,9 @@ def tag_uri(config: Config, view: IssueView) -> str:
     return f"tag:{id_domain(config)},{view.issue.date.year}:issue/{view.issue.id}"
 
 
-def article_uri(config: Config, article: Article) -> str:
-    return f"tag:{id_domain(config)},{article.published.year}:article/{article.id}"
+def article_uri(config: Config, view: IssueView, article: Article) -> str:
+    """Dated by the issue that carried it (fixed at publication), not the article's own date."""
+    return f"tag:{id_domain(config)},{view.issue.date.year}:article/{article.id}"
 
 
 def at_send_time(config: Config, day: date) -> datetime:
@@ -122,7 +123,7 @@ def issue_entry(config: Config, view: IssueView, content: str) -> Entry:
 def article_entry(config: Config, view: IssueView, article: Article) -> Entry:
     published = min(article.published, view.issue.date)
     return Entry(
-        id=article_uri(config, article),
+        id=article_uri(config, view, article),
         title=xml_text(article.title),
         link=article.url,
         published=at_send_time(config, published),
