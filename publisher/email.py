@@ -7,7 +7,7 @@ from lxml import html as lxml_html
 
 from publisher.config import Config
 from publisher.eml import build_eml, message_id, subject_for
-from publisher.errors import Problem
+from publisher.errors import Problem, Severity
 from publisher.inline import EmailCss, inline_css, split_css
 from publisher.selection import IssueView
 
@@ -57,7 +57,7 @@ def budget_problems(view: IssueView, email_html: bytes) -> list[Problem]:
         f"{budget:,} ([email] max_bytes; Gmail clips HTML over about 102 KB). Largest: {largest}"
     )
     hint = "shorten summaries, move articles to the next issue, or trim email.css"
-    severity = "error" if over else "warning"
+    severity: Severity = "error" if over else "warning"
     return [Problem(f"issues/{view.issue.id}.toml", message, "issue", "articles", hint, severity)]
 
 

@@ -33,7 +33,8 @@ class EmailCss:
 def split_css(css: str) -> EmailCss:
     """Plain rules are inlined; @media, @font-face, pseudo-classes and attribute selectors
     ([data-ogsc] for Outlook.com dark mode) cannot be, and premailer would drop or mangle some."""
-    inlined, kept = [], []
+    inlined: list[str] = []
+    kept: list[str] = []
     for block in _top_level_blocks(COMMENT_RE.sub("", css)):
         selector = block.split("{", 1)[0]
         plain = not any(c in selector for c in "@:[*")
@@ -42,7 +43,8 @@ def split_css(css: str) -> EmailCss:
 
 
 def _top_level_blocks(css: str) -> list[str]:
-    blocks, depth, start = [], 0, 0
+    blocks: list[str] = []
+    depth = start = 0
     for pos, char in enumerate(css):
         if char == "{":
             depth += 1
@@ -82,5 +84,5 @@ def _drop_invalid_attributes(tree: html.HtmlElement) -> None:
 
 def _serialise(tree: html.HtmlElement, document: str) -> str:
     doctype = "<!DOCTYPE html>\n" if document.lstrip().lower().startswith("<!doctype") else ""
-    body = etree.tostring(tree, method="html", encoding="unicode")
+    body: str = etree.tostring(tree, method="html", encoding="unicode")
     return doctype + body + "\n"
