@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import datetime as dt
 from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -166,10 +167,10 @@ class Article(Record):
 class Issue(Record):
     id: Slug
     title: Line
-    date: date
+    date: dt.date
     status: Literal["draft", "published"] = "draft"
     # The day a published issue was last really changed (a correction): feeds show it as updated.
-    updated: date | None = None
+    updated: dt.date | None = None
     intro: Text = ""
     preheader: Annotated[str, AfterValidator(one_line)] = ""
     number: PositiveInt | None = None
@@ -190,7 +191,7 @@ class Issue(Record):
         return self.status == "published"
 
     @property
-    def sort_key(self) -> tuple[date, str]:
+    def sort_key(self) -> tuple[dt.date, str]:
         """Issues are ordered by date, then id: 'later' always means a larger key."""
         return (self.date, self.id)
 
