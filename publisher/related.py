@@ -61,11 +61,11 @@ def tag_weight(rules: Related, tag: str) -> float:
 def published_in_order(archive: Iterable[Entry]) -> list[tuple[Issue, list[Article]]]:
     """Published issues by (date, id), each with its articles in the order given."""
     groups: dict[str, tuple[Issue, list[Article]]] = {}
+    current, articles = None, []
     for issue, article in archive:
-        group = groups.get(issue.id)
-        if group is None:
-            group = groups[issue.id] = (issue, [])
-        group[1].append(article)
+        if issue is not current:  # archives come grouped by issue: look up once per run
+            current, articles = issue, groups.setdefault(issue.id, (issue, []))[1]
+        articles.append(article)
     published = [g for g in groups.values() if g[0].is_published]
     return sorted(published, key=lambda g: g[0].sort_key)
 
@@ -107,11 +107,10 @@ class RelatedIndex:
     def _postings(self) -> dict[str, np.ndarray]:
         """tag -> ascending positions, built in bulk: one stable sort of (tag, position)."""
         tag_lists = [a.tags for a in self.articles]
-        names: dict[str, int] = {}
-        codes = np.fromiter(
-            (names.setdefault(t, len(names)) for t in chain.from_iterable(tag_lists)), np.int64
-        )
-        owners = np.repeat(np.arange(len(tag_lists)), [len(t) for t in tag_lists])
+        flat = list(chain.from_iterable(tag_lists))
+        names = {tag: n for n, tag in enumerate(dict.fromkeys(flat))}
+        codes = np.fromiter(map(names.__getitem__, flat), np.int64, len(flat))
+        owners = np.repeat(np.arange(len(tag_lists)), list(map(len, tag_lists)))
         order = np.argsort(codes, kind="stable")
         bounds = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
         groups = np.split(owners[order], bounds) if len(names) else []

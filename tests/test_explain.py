@@ -50,7 +50,9 @@ def article(rnd: random.Random, serial: int, day: date) -> dict[str, Any]:
     }
 
 
-def write_workspace(root: Path, issues: int, per_issue: int, seed: int, drafts: int = 1) -> list[dict]:
+def write_workspace(
+    root: Path, issues: int, per_issue: int, seed: int, drafts: int = 1
+) -> list[dict]:
     """A workspace of weekly issues (the last `drafts` are drafts); returns the issue data."""
     rnd, serial, written = random.Random(seed), 0, []
     (root / "issues").mkdir(parents=True, exist_ok=True)
@@ -86,8 +88,13 @@ def check_explanation(out: dict[str, Any], issues: list[dict], issue_id: str) ->
         assert [p["score"] for p in picks] == sorted((p["score"] for p in picks), reverse=True)
         for pick in picks:
             other = where[pick["id"]]
-            assert other["status"] == "published" and order.index(other["id"]) < order.index(issue_id)
-            assert pick["shared_tags"] and set(pick["shared_tags"]) <= tags[article_id] & tags[pick["id"]]
+            assert other["status"] == "published" and order.index(other["id"]) < order.index(
+                issue_id
+            )
+            assert (
+                pick["shared_tags"]
+                and set(pick["shared_tags"]) <= tags[article_id] & tags[pick["id"]]
+            )
             assert "editors-choice" not in pick["shared_tags"]
         ids = [p["id"] for p in picks]
         assert len(ids) == len(set(ids))

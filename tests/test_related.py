@@ -44,7 +44,9 @@ def archives(draw: st.DrawFn, max_issues: int = 7) -> list[Issue]:
             )
         status = draw(st.sampled_from(["published", "published", "published", "draft"]))
         issue_id = f"i{draw(st.integers(0, 99)):02d}-{n}"
-        issues.append(Issue(id=issue_id, title=issue_id, date=day, status=status, articles=articles))
+        issues.append(
+            Issue(id=issue_id, title=issue_id, date=day, status=status, articles=articles)
+        )
     return sorted(issues, key=lambda i: i.sort_key)
 
 
@@ -134,8 +136,11 @@ def test_later_issues_never_change_picks(
 
 def test_weights_rarity_and_decay_order_the_picks() -> None:
     """A rare shared tag beats a common one; a fresh article beats an old twin."""
+
     def art(n: int, tags: list[str], published: date) -> Article:
-        return Article(id=f"x{n}", title="t", url=f"https://e.example/{n}", published=published, tags=tags)
+        return Article(
+            id=f"x{n}", title="t", url=f"https://e.example/{n}", published=published, tags=tags
+        )
 
     old, new = date(2023, 7, 1), date(2024, 1, 1)
     commons = [art(n, ["common"], new) for n in range(10, 16)]
@@ -147,7 +152,9 @@ def test_weights_rarity_and_decay_order_the_picks() -> None:
     rules = Related(limit=3, min_score=0.1, half_life_days=365, max_tag_share=1.0)
     picks = RelatedIndex(entries([earlier, issue]), rules).related_for(issue, query)
     assert [p.article.id for p in picks][:2] == ["x1", "x3"]
-    assert picks[0].contributions[picks[0].shared_tags.index("rare")] > picks[0].contributions[0] / 2
+    assert (
+        picks[0].contributions[picks[0].shared_tags.index("rare")] > picks[0].contributions[0] / 2
+    )
     assert picks[1].decay < picks[0].decay
     dropped = Related(limit=3, min_score=0.1, max_tag_share=0.5)
     terms = RelatedIndex(entries([earlier, issue]), dropped).terms(issue, query)

@@ -66,7 +66,9 @@ def allowed(section: Section, issue: Issue, other: Issue, article: Article) -> b
 
 @settings(max_examples=80, deadline=None)
 @given(with_overrides(), section_st, st.randoms(use_true_random=False))
-def test_sections_keep_every_rule(issues: list[Issue], section: Section, rnd: random.Random) -> None:
+def test_sections_keep_every_rule(
+    issues: list[Issue], section: Section, rnd: random.Random
+) -> None:
     archive = entries(issues)
     where = {a.id: i for i, a in archive}
     index = SectionIndex([section], rnd.sample(archive, len(archive)))
@@ -134,7 +136,10 @@ def test_later_issues_never_change_sections(
             a.model_copy(update={"id": f"z{a.id}", "published": a.published + shift}) for a in i.articles)})
         for i in later
     ]  # fmt: skip
-    before, after = SectionIndex([section], entries(issues)), SectionIndex([section], entries(issues + added))
+    before, after = (
+        SectionIndex([section], entries(issues)),
+        SectionIndex([section], entries(issues + added)),
+    )
     for issue in issues:
         assert before.select(section, issue) == after.select(section, issue)
 
@@ -174,7 +179,10 @@ def test_bad_pins_are_errors_naming_issue_and_section(example: Path) -> None:
     path.write_text(text.replace("[[articles]]", pins, 1))
     run = run_cli("check", cwd=example)
     assert run.code == 1
-    assert re.search(r"issues/2024-16\.toml, issue, field 'pin\.editors-choice': pinned article 'no-such-article' is not in the archive", run.stderr)
+    assert re.search(
+        r"issues/2024-16\.toml, issue, field 'pin\.editors-choice': pinned article 'no-such-article' is not in the archive",
+        run.stderr,
+    )
     assert "field 'pin.missing-section': no section 'missing-section'" in run.stderr
 
 
@@ -184,16 +192,28 @@ def test_unmatched_globs_and_empty_sections_warn(example: Path) -> None:
     path.write_text(text.replace('any = ["editors-choice"]', 'any = ["editors-choise"]'))
     run = run_cli("check", cwd=example)
     assert run.code == 0, run.stderr
-    assert "warning: config.toml, [related], field 'weights': 'contry:*' matches nothing" in run.stderr
-    assert "[[sections]] #1 'editors-choice', field 'match': 'editors-choise' matches nothing" in run.stderr
-    assert re.search(r"warning: issues/2024-16\.toml, issue: section 'editors-choice' comes out empty", run.stderr)
+    assert (
+        "warning: config.toml, [related], field 'weights': 'contry:*' matches nothing" in run.stderr
+    )
+    assert (
+        "[[sections]] #1 'editors-choice', field 'match': 'editors-choise' matches nothing"
+        in run.stderr
+    )
+    assert re.search(
+        r"warning: issues/2024-16\.toml, issue: section 'editors-choice' comes out empty",
+        run.stderr,
+    )
 
 
 def test_pins_show_first_in_the_built_email(example: Path) -> None:
     """A pin of an older article leads the section in the issue's email."""
     path = example / "issues" / "2024-16.toml"
     pinned = "aral-sea-afforestation-seabed"
-    path.write_text(path.read_text().replace("[[articles]]", f'[pin]\npopular = ["{pinned}"]\n\n[[articles]]', 1))
+    path.write_text(
+        path.read_text().replace(
+            "[[articles]]", f'[pin]\npopular = ["{pinned}"]\n\n[[articles]]', 1
+        )
+    )
     run = run_cli("explain", "2024-16", "--json", cwd=example)
     assert run.code == 0, run.stderr
 
