@@ -193,6 +193,10 @@ def import_(
     strict: Annotated[
         bool, typer.Option(help="Refuse a feed that is not well-formed XML instead of recovering.")
     ] = False,
+    add_tag: Annotated[
+        list[str] | None,
+        typer.Option("--add-tag", help="Give every imported article this tag; repeat it."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Report what would be added; change nothing.")] = False,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a URL.")] = 10.0,
     root: Root = Path("."),
@@ -203,7 +207,8 @@ def import_(
     """
     from publisher.importers import Options, import_into
 
-    options = Options(parse_day(since, "--since"), tuple(tag or ()), limit, strict, timeout, dry_run)
+    since_day = parse_day(since, "--since")
+    options = Options(since_day, tuple(tag or ()), limit, strict, timeout, dry_run, tuple(add_tag or ()))
     result = import_into(root, source, into, options)
     verb = "Would add" if dry_run else "Added"
     out.print(f"{verb} {len(result.added)} articles to issues/{into}.toml", markup=False)

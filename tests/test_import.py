@@ -214,6 +214,9 @@ def test_json_csv_and_filters(workspace: Path, tmp_path: Path) -> None:
     reasons = " | ".join(reason for _, reason in report.skipped)
     assert "before --since 2024-05-03" in reasons and "matches --tag open-*" in reasons
     assert "beyond --limit 2" in reasons
+    dry = import_into(workspace, str(source), DRAFT, Options(add_tags=("From CMS",), dry_run=True))
+    assert all(a.tags[-1] == "from-cms" for a in dry.added) and len(dry.added) == 5
+    assert load_workspace(workspace).issue(DRAFT).articles == tuple(report.added)  # dry run
     table = tmp_path / "export.csv"
     table.write_bytes(
         "Title;URL;Published;Tags\nCafé ünïcode;https://cms.example.org/x;2024-05-09;a, b\n".encode(

@@ -31,6 +31,7 @@ class Options:
     strict: bool = False
     timeout: float = 10.0
     dry_run: bool = False
+    add_tags: tuple[str, ...] = ()  # given to every article imported
 
 
 @dataclass
@@ -175,7 +176,8 @@ class Picker:
         data = {
             "id": item.id or article_id(item.url, set(self.ids)),
             "title": item.title, "url": item.url, "published": published,
-            "category": item.category, "tags": item.tags, "summary": item.summary,
+            "category": item.category, "tags": [*item.tags, *self.options.add_tags],
+            "summary": item.summary,
             "source": item.source, "author": item.author, "image": image,
             "popularity": item.popularity,
         }  # fmt: skip
