@@ -35,20 +35,8 @@ def feed_links(config: Config, feed: Feed, fmt: str) -> list[dict[str, str]]:
 
 def generator(config: Config, feed: Feed) -> FeedGenerator:
     """The feed's metadata and entries; links are set per format by render()."""
-    news = config.newsletter
     fg = FeedGenerator()
-    fg.id(feed.id)
-    fg.title(xml_text(feed.title))
-    fg.subtitle(xml_text(feed.subtitle or feed.title))
-    fg.language(news.language)
-    fg.generator("publisher", version=__version__)  # replaces feedgen's own name and uri
-    fg.author({"name": xml_text(news.author or news.title), **_email(news.author_email)})
-    if news.author_email:
-        fg.managingEditor(f"{news.author_email} ({xml_text(news.author or news.title)})")
-    if news.logo:
-        fg.logo(news.logo)
-    if news.icon:
-        fg.icon(news.icon)
+    describe(fg, config, feed)
     # FeedGenerator() stamps "now" into both of these: always overwrite them.
     fg.updated(feed.updated)
     fg.lastBuildDate(feed.updated)
@@ -56,6 +44,24 @@ def generator(config: Config, feed: Feed) -> FeedGenerator:
         # add_entry() prepends by default, which would reverse our newest-first order.
         add_entry(fg.add_entry(order="append"), entry)
     return fg
+
+
+def describe(fg: FeedGenerator, config: Config, feed: Feed) -> None:
+    """Id, title, language, generator, author, logo and icon."""
+    news = config.newsletter
+    fg.id(feed.id)
+    fg.title(xml_text(feed.title))
+    fg.subtitle(xml_text(feed.subtitle or feed.title))
+    fg.language(news.language)
+    fg.generator("publisher", version=__version__)  # replaces feedgen's own name and uri
+    author = xml_text(news.author or news.title)
+    fg.author({"name": author, **_email(news.author_email)})
+    if news.author_email:
+        fg.managingEditor(f"{news.author_email} ({author})")
+    if news.logo:
+        fg.logo(news.logo)
+    if news.icon:
+        fg.icon(news.icon)
 
 
 def _email(address: str) -> dict[str, str]:

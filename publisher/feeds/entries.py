@@ -228,8 +228,11 @@ def tag_folder(tag: str) -> str:
     return f"tags/{slugify(tag) or 'tag'}/"
 
 
-def article_feeds(config: Config, views: Sequence[IssueView]) -> list[Feed]:
-    """The optional articles feed and one feed per configured tag, newest article first."""
+FeedSpec = tuple[str, str, str, str, str]  # folder, id name, title, subtitle, tag ("" = all)
+
+
+def article_feed_specs(config: Config) -> list[FeedSpec]:
+    """The articles feed if asked for, then one per configured tag."""
     title = config.newsletter.title
     specs = [
         (
@@ -244,7 +247,12 @@ def article_feeds(config: Config, views: Sequence[IssueView]) -> list[Feed]:
     if config.feeds.articles:
         about = config.newsletter.description
         specs.insert(0, ("articles/", "feed/articles", f"{title}: articles", about, ""))
-    if not specs:
+    return specs
+
+
+def article_feeds(config: Config, views: Sequence[IssueView]) -> list[Feed]:
+    """The optional articles feed and one feed per configured tag, newest article first."""
+    if not (specs := article_feed_specs(config)):
         return []
     # Sorted before any entry is made: only the `limit` newest of each feed are rendered.
     pairs = sorted(
@@ -254,10 +262,9 @@ def article_feeds(config: Config, views: Sequence[IssueView]) -> list[Feed]:
     )
     newest = [article_entry(config, v, a) for v, a in pairs[:1]]
     feeds = []
-    for folder, name, feed_title, subtitle, tag in specs:
+    for folder, name, title, subtitle, tag in specs:
         chosen = [(v, a) for v, a in pairs if not tag or tag in a.tags][: config.feeds.limit]
         entries = tuple(article_entry(config, v, a) for v, a in chosen)
         updated = newest_date(config, entries, newest)
-        fid = feed_id(config, views, name)
-        feeds.append(Feed(folder, fid, feed_title, subtitle, entries, updated))
+        feeds.append(Feed(folder, feed_id(config, views, name), title, subtitle, entries, updated))
     return feeds
