@@ -14,6 +14,7 @@ import watchfiles
 
 from publisher.build import build
 from publisher.errors import Problem, PublisherError
+from publisher.workspace import load_config
 
 HOST = "127.0.0.1"  # never all interfaces: drafts are not for the network to see
 VERSION_PATH = "/__preview__/version"
@@ -35,6 +36,7 @@ class Preview:
         self.lock, self.building = threading.Lock(), threading.Lock()
         self.built_from: tuple[tuple[str, int, int], ...] = ()
         self.watching = threading.Event()
+        self.templates = templates_folder(self.root)
         self.stopping = threading.Event()
         handler = partial(PreviewHandler, preview=self, directory=str(self.out))
         self.httpd = ThreadingHTTPServer((HOST, port), handler)
@@ -47,7 +49,7 @@ class Preview:
     def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         """What the build reads: config.toml, issues/*.toml, the templates; with times and sizes."""
         files = [self.root / "config.toml", *(self.root / "issues").glob("*.toml")]
-        files += [p for p in (self.root / "templates").rglob("*") if p.is_file()]
+        files += [p for p in (self.root / self.templates).rglob("*") if p.is_file()]
         stats = []
         for path in files:
             try:
@@ -80,20 +82,26 @@ class Preview:
             self.version += 1
 
     def watch(self) -> None:
-        """Rebuild after every change to issues/, config.toml or the templates folder."""
-        paths = [p for p in (self.root / "issues", self.root / "templates") if p.is_dir()]
+        """Rebuild after every change to issues/, config.toml or the templates folder.
+
+        The root is watched, not config.toml itself: an atomic save replaces the file, and a
+        watch on the old file would see nothing more."""
         self.watching.set()
         for _ in watchfiles.watch(
-            self.root, *paths, watch_filter=self.relevant, stop_event=self.stopping,
+            self.root, watch_filter=self.relevant, stop_event=self.stopping,
             debounce=200, step=50, yield_on_timeout=False,
         ):  # fmt: skip
             self.refresh()
 
     def relevant(self, change: Any, path: str) -> bool:
-        rel = Path(path).resolve().relative_to(self.root).parts
+        try:
+            rel = Path(path).resolve().relative_to(self.root).parts
+        except ValueError:
+            return False
         if not rel or rel[-1].startswith("."):
             return False  # write_atomic's temporary files, editors' swap files
-        return rel == ("config.toml",) or rel[0] in ("issues", "templates")
+        top = Path(self.templates).parts[:1]
+        return rel == ("config.toml",) or rel[0] == "issues" or rel[:1] == top
 
     def start(self) -> None:
         """Build once, then serve and watch in background threads."""
@@ -106,6 +114,14 @@ class Preview:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._tmp.cleanup()
+
+
+def templates_folder(root: Path) -> str:
+    """The theme folder config.toml names; 'templates' while config.toml cannot be read."""
+    try:
+        return load_config(root).build.templates
+    except PublisherError:
+        return "templates"
 
 
 class PreviewHandler(SimpleHTTPRequestHandler):

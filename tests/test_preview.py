@@ -89,6 +89,10 @@ def test_an_edit_shows_after_the_rebuild(preview: Preview, example: Path) -> Non
     wait_for(lambda: fetch(preview.url + "__preview__/version")[1] != version, "a rebuild")
     # ... and the page shows the edit.
     assert "A title typed a moment ago" in fetch(page)[1]
+    config = example / "config.toml"
+    text = config.read_text().replace("Caucasus & Central Asia Weekly", "Renamed Weekly", 1)
+    write_atomic(config, text.encode())
+    wait_for(lambda: "Renamed Weekly" in fetch(preview.url + "index.html")[1], "the new name")
 
 
 def test_a_build_error_is_shown_in_the_page_and_cleared_by_a_fix(

@@ -31,7 +31,7 @@ MONTHS = {
     "set": 9, "sept": 9, "sep": 9,
     "ott": 10, "oct": 10, "okt": 10, "out": 10,
     "nov": 11,
-    "dic": 12, "déc": 12, "dez": 12, "dec": 12, "dic.": 12,
+    "dic": 12, "déc": 12, "dez": 12, "dec": 12,
 }  # fmt: skip
 LOCAL_DATE_RE = re.compile(r"(\d{1,2})\.?\s+([^\W\d_]+)\.?\s+(\d{4}|\d{2})\b")
 TAG_RE = re.compile(r"<[a-zA-Z/!]")
