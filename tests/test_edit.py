@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import tomllib
 from datetime import date
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from publisher.check import CHECKS, check_published_unchanged
@@ -22,7 +26,7 @@ from publisher.edit import (
 )
 from publisher.errors import RecordError
 from publisher.output import write_atomic
-from publisher.records import Article
+from publisher.records import Article, Issue
 from publisher.workspace import load_workspace
 from tests.conftest import run_cli
 
@@ -194,3 +198,24 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert f"Example: publisher {command}" in " ".join(result.output.split())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    title=st.text(min_size=1, max_size=40), summary=st.text(max_size=200), tag=st.text(max_size=12)
+)
+def test_any_text_survives_the_toml_writer(title: str, summary: str, tag: str) -> None:
+    try:
+        original = Article(
+            title=title, url="https://example.org/x", published=date(2024, 1, 2),
+            summary=summary, tags=[tag], author=tag,
+        )  # fmt: skip
+    except ValidationError:
+        assume(False)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "2024-01.toml"
+        path.write_text('title = "T"\ndate = 2024-01-05\n')
+        append_articles(path, [original])
+        stored = Issue(id="2024-01", **tomllib.loads(path.read_text()))
+    assert stored.articles == (original,)
