@@ -206,24 +206,27 @@ class RelatedIndex:
     def scan_related_for(self, issue: Issue, article: Article) -> tuple[RelatedPick, ...]:
         """The same picks by scoring every earlier article: the reference for tests."""
         terms = [t for t in self.terms(issue, article) if not t.dropped]
-        scored = []
+        decays, scored = self.decays(issue), []
         for n in range(self.cut(issue)):
             tags = self.articles[n].tags
             shared = [t.value for t in terms if t.tag in tags]
-            score = sum(shared, 0.0) * half_life_decay(self.rules, issue, self.articles[n])
+            score = sum(shared, 0.0) * float(decays[self.day_of[n]])
             if shared and score >= self.rules.min_score:
                 scored.append((-score, -self.ordinals[n], self.articles[n].id, n))
         return self.choose(issue, article, (n for *_, n in sorted(scored)), terms)
 
     def decays(self, issue: Issue) -> np.ndarray:
-        """The decay of every distinct published day, as of the issue's date (cached)."""
+        """The decay of every distinct published day, as of the issue's date (cached).
+
+        Every score, index or scan, takes its decay from this one table, so both agree
+        to the last bit.
+        """
         today = issue.date.toordinal()
         if today not in self._decays:
+            ages = np.maximum(0, today - np.asarray(self.days, dtype=np.int64))
             half_life = self.rules.half_life_days
-            values = [
-                0.5 ** (max(0, today - d) / half_life) if half_life else 1.0 for d in self.days
-            ]
-            self._decays[today] = np.asarray(values, dtype=np.float64)
+            values = np.power(0.5, ages / half_life) if half_life else np.ones(len(ages))
+            self._decays[today] = values
         return self._decays[today]
 
     def choose(
@@ -253,7 +256,7 @@ class RelatedIndex:
     def pick(self, issue: Issue, n: int, terms: Sequence[Term]) -> RelatedPick:
         other = self.articles[n]
         shared = [t for t in terms if t.tag in other.tags]
-        decay = half_life_decay(self.rules, issue, other)
+        decay = float(self.decays(issue)[self.day_of[n]])
         score = sum((t.value for t in shared), 0.0) * decay
         tags, values = tuple(t.tag for t in shared), tuple(t.value for t in shared)
         return RelatedPick(other, score, tags, values, decay)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from fnmatch import fnmatchcase
+from itertools import accumulate
 
 from publisher.config import Match, Related, Section
 from publisher.errors import Problem
 from publisher.records import Article, Issue
+from publisher.related import published_in_order
 
 Entry = tuple[Issue, Article]
 PICKED = "picked"
@@ -66,31 +69,60 @@ def describe_match(match: Match) -> str:
     return ", ".join(p for p in parts if not p.endswith("=[]")) or "every article"
 
 
-class SectionIndex:
-    """Each section's matching articles of published issues, in the section's order.
+@dataclass(frozen=True)
+class Matched:
+    """One section's matching positions: in archive order, and in the section's order."""
 
-    Built once per build: an issue then walks its section's list and stops at the limit,
-    instead of matching the whole archive again for every issue.
+    positions: list[int]  # ascending, i.e. in issue order
+    latest: list[int]  # running maximum of their published days
+    by_order: list[int]
+    keys: dict[int, tuple]
+
+
+class SectionIndex:
+    """Each section's matching articles of published issues, matched once per build.
+
+    An issue then reads only what it may show: with max_age_days, the window of recent
+    positions (found by bisecting the running maximum of published days); otherwise the
+    section's ordered list, stopping at the limit.
     """
 
     def __init__(self, sections: Sequence[Section], archive: Iterable[Entry]) -> None:
-        self.sections = {s.name: s for s in sections}
-        self.entries = sorted(
-            ((i, a) for i, a in archive if i.is_published), key=lambda e: e[0].sort_key
-        )
-        self.rank = {i: n for n, i in enumerate(dict.fromkeys(i.id for i, _ in self.entries))}
+        groups = published_in_order(archive)
+        self.keys = [issue.sort_key for issue, _ in groups]
+        self.starts = list(accumulate((len(a) for _, a in groups), initial=0))
+        self.entries = [(issue, a) for issue, articles in groups for a in articles]
+        self.rank = {issue.id: n for n, (issue, _) in enumerate(groups)}
+        self.days = [a.published.toordinal() for _, a in self.entries]
         self.by_id = {a.id: (i, a) for i, a in self.entries}
-        self.matched = {s.name: self._ordered(s, self.entries) for s in sections}
+        self.matched = {s.name: self._matched(s) for s in sections}
 
-    def _ordered(
-        self, section: Section, entries: Iterable[Entry], rank: int | None = None
-    ) -> list[tuple[tuple, Entry]]:
-        """Matching entries sorted by the section's order; `rank` places an issue's own."""
-        found = [(i, a) for i, a in entries if matching_rule(a, section)]
-        return sorted(
-            (order_key(section, i, a, self.rank.get(i.id, 0) if rank is None else rank), (i, a))
-            for i, a in found
-        )
+    def _matched(self, section: Section) -> Matched:
+        positions = [n for n, (_, a) in enumerate(self.entries) if matching_rule(a, section)]
+        keys = {
+            n: order_key(section, *self.entries[n], self.rank[self.entries[n][0].id])
+            for n in positions
+        }
+        latest = list(accumulate((self.days[n] for n in positions), max))
+        return Matched(positions, latest, sorted(positions, key=keys.__getitem__), keys)
+
+    def _ordered(self, section: Section, issue: Issue) -> list[tuple[tuple, Entry]]:
+        """The issue's own matching articles; they rank above every other issue's."""
+        own = [a for a in issue.articles if matching_rule(a, section)]
+        return sorted((order_key(section, issue, a, len(self.rank)), (issue, a)) for a in own)
+
+    def _others(self, section: Section, issue: Issue) -> Iterator[tuple[tuple, Entry]]:
+        """Matching articles of earlier published issues, in the section's order."""
+        if section.scope == "issue":
+            return
+        m, end = self.matched[section.name], self.starts[bisect_left(self.keys, issue.sort_key)]
+        if section.max_age_days is None:
+            yield from ((m.keys[n], self.entries[n]) for n in m.by_order if n < end)
+            return
+        oldest = (issue.date - timedelta(days=section.max_age_days)).toordinal()
+        stop = bisect_left(m.positions, end)
+        window = m.positions[bisect_left(m.latest, oldest, 0, stop) : stop]
+        yield from sorted((m.keys[n], self.entries[n]) for n in window if self.days[n] >= oldest)
 
     def select(self, section: Section, issue: Issue) -> SectionPicks:
         """The articles a section shows in one issue: pins first, then the rule's order."""
@@ -120,10 +152,8 @@ class SectionIndex:
             if article.id not in seen and article.url not in seen:
                 seen.update((article.id, article.url))
                 yield issue_of, article, None
-        # The issue's own articles rank above every other issue's in editorial order.
-        own = self._ordered(section, ((issue, a) for a in issue.articles), len(self.rank))
-        others = (e for e in self.matched[section.name] if e[1][0].id != issue.id)
-        for _, (issue_of, article) in heapq.merge(own, others):
+        merged = heapq.merge(self._ordered(section, issue), self._others(section, issue))
+        for _, (issue_of, article) in merged:
             if article.id in seen or article.url in seen:
                 continue
             reason = rejection(section, issue, issue_of, article)
