@@ -8,7 +8,7 @@ import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import watchfiles
 
@@ -17,6 +17,7 @@ from publisher.errors import Problem, PublisherError
 from publisher.workspace import load_config
 
 HOST = "127.0.0.1"  # never all interfaces: drafts are not for the network to see
+TYPES = {".txt": "text/plain; charset=utf-8", ".xml": "application/xml", ".eml": "message/rfc822"}
 VERSION_PATH = "/__preview__/version"
 RELOAD_SCRIPT = (
     "<script>(function(){var v=null;setInterval(function(){fetch('" + VERSION_PATH + "')"
@@ -129,14 +130,8 @@ class PreviewHandler(SimpleHTTPRequestHandler):
 
     def __init__(self, *args: Any, preview: Preview, **kwargs: Any) -> None:
         self.preview = preview
+        self.extensions_map = {**self.extensions_map, **TYPES}  # before: __init__ serves
         super().__init__(*args, **kwargs)
-
-    extensions_map: ClassVar[dict[str, str]] = {  # the base's, with charsets for text
-        **SimpleHTTPRequestHandler.extensions_map,
-        ".txt": "text/plain; charset=utf-8",
-        ".xml": "application/xml",
-        ".eml": "message/rfc822",
-    }
 
     def do_GET(self) -> None:
         if not self.local_host():
