@@ -211,7 +211,8 @@ def import_(
     options = Options(since_day, tuple(tag or ()), limit, strict, timeout, dry_run, tuple(add_tag or ()))
     result = import_into(root, source, into, options)
     verb = "Would add" if dry_run else "Added"
-    out.print(f"{verb} {len(result.added)} articles to issues/{into}.toml", markup=False)
+    count = f"{len(result.added)} article{'s' * (len(result.added) != 1)}"
+    out.print(f"{verb} {count} to issues/{into}.toml", markup=False)
     for article in result.added:
         out.print(f"  + {article.id}: {article.title}", markup=False)
     if result.skipped:

@@ -70,6 +70,12 @@ def test_serves_the_web_view_and_the_email_on_loopback_only(preview: Preview) ->
         assert "Atyrau braces for the flood" in title or "Atyrau braces for the flood" in html
 
 
+def test_plain_text_email_is_served_as_utf8(preview: Preview) -> None:
+    with urllib.request.urlopen(f"{preview.url}issues/{DRAFT}/email.txt", timeout=5) as response:
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert "Atyrau" in response.read().decode("utf-8")
+
+
 def test_other_host_names_are_refused(preview: Preview) -> None:
     """A page elsewhere may point a name at 127.0.0.1 (DNS rebinding); drafts stay private."""
     request = urllib.request.Request(preview.url, headers={"Host": "attacker.example"})
