@@ -134,7 +134,7 @@ def _start(
     theme: Theme, env: Environment, views: list[IssueView], stack: ExitStack
 ) -> dict[str, Future[Outcome]]:
     """Submit every view at once, before any progress bar thread starts, then fork."""
-    workers = min(len(views), _cores())
+    workers = min(len(views), available_cores())
     if workers < 2:
         return {v.issue.id: _done(render_outcome(env, v)) for v in views}
     pool = stack.enter_context(
@@ -149,7 +149,7 @@ def _done(outcome: Outcome) -> Future[Outcome]:
     return future
 
 
-def _cores() -> int:
+def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform

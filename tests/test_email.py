@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from publisher.build import build
 from publisher.errors import RecordError
 from publisher.inline import split_css
-from publisher.render import _cores
+from publisher.render import available_cores
 from publisher.theme import builtin_templates
 from publisher.workspace import load_workspace
 from tests.conftest import copy_example, run_cli
@@ -339,7 +339,7 @@ def test_a_no_op_rebuild_replays_and_a_touched_output_rebuilds(tmp_path: Path) -
     assert healed.written == ["index.html"] and (ws / "build/index.html").exists()
 
 
-@pytest.mark.skipif(_cores() < 2, reason="one core")
+@pytest.mark.skipif(available_cores() < 2, reason="one core")
 def test_a_cold_build_renders_on_every_core(tmp_path: Path) -> None:
     workers: list[int] = []
 
