@@ -24,22 +24,26 @@ BASIC_ATTRIBUTES = {
 
 @dataclass(frozen=True)
 class EmailCss:
-    """email.css split in two: rules premailer inlines, and rules that must stay in <style>."""
+    """email.css split three ways: rules premailer inlines, @media rules (phones, dark mode),
+    and client hacks. The hacks get a <style> of their own: a client that rejects one
+    (Gmail drops a whole block it dislikes) must not take the media queries with it."""
 
     inlined: Markup
-    kept: Markup
+    media: Markup
+    hacks: Markup
 
 
 def split_css(css: str) -> EmailCss:
     """Plain rules are inlined; @media, @font-face, pseudo-classes and attribute selectors
     ([data-ogsc] for Outlook.com dark mode) cannot be, and premailer would drop or mangle some."""
-    inlined: list[str] = []
-    kept: list[str] = []
+    parts: dict[str, list[str]] = {"inlined": [], "media": [], "hacks": []}
     for block in _top_level_blocks(COMMENT_RE.sub("", css)):
         selector = block.split("{", 1)[0]
-        plain = not any(c in selector for c in "@:[*")
-        (inlined if plain else kept).append(block)
-    return EmailCss(Markup("\n".join(inlined)), Markup("\n".join(kept)))
+        if selector.lstrip().startswith("@media"):
+            parts["media"].append(block)
+        else:
+            parts["hacks" if any(c in selector for c in "@:[*") else "inlined"].append(block)
+    return EmailCss(**{name: Markup("\n".join(blocks)) for name, blocks in parts.items()})
 
 
 def _top_level_blocks(css: str) -> list[str]:

@@ -71,8 +71,8 @@ def test_style_block_keeps_only_media_dark_mode_and_ignored_rules(site: Path) ->
     for _, folder in emails(site):
         tree = doc(folder)
         styles = tree.xpath("//style")
-        assert len(styles) == 1 and not styles[0].get("data-premailer")
-        css = re.sub(r"/\*.*?\*/", "", styles[0].text, flags=re.S)
+        assert len(styles) == 2 and not any(s.get("data-premailer") for s in styles)
+        css = re.sub(r"/\*.*?\*/", "", "\n".join(s.text for s in styles), flags=re.S)
         heads = [h.strip() for h in re.findall(r"(?:^|\})\s*([^{}]+?)\s*\{", css) if h.strip()]
         top = [h for h in heads if h.startswith(("@", ":root", "[data-og"))]
         assert top and all(h.startswith(("@media", ":root", "[data-og")) for h in top)
