@@ -7,7 +7,9 @@ decay = 0.5 ** (age in days / half_life_days). Ties: score, then newer, then id.
 
 from __future__ import annotations
 
+import fnmatch
 import math
+import re
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -88,6 +90,12 @@ class RelatedIndex:
     def __init__(self, archive: Iterable[Entry], rules: Related) -> None:
         self.rules = rules
         self._weights: dict[str, float] = {}
+        self._ignore = [re.compile(fnmatch.translate(p)).match for p in rules.ignore]
+        # Most specific glob first, then the first written: the order tag_weight uses.
+        self._globs = sorted(
+            ((len(p.strip("*?")), -n), w, re.compile(fnmatch.translate(p)).match)
+            for n, (p, w) in enumerate(rules.weights.items())
+        )[::-1]
         self._decays: dict[int, np.ndarray] = {}
         issues = published_in_order(archive)
         self.keys = [issue.sort_key for issue, _ in issues]
@@ -111,16 +119,23 @@ class RelatedIndex:
         names = {tag: n for n, tag in enumerate(dict.fromkeys(flat))}
         codes = np.fromiter(map(names.__getitem__, flat), np.int64, len(flat))
         owners = np.repeat(np.arange(len(tag_lists)), list(map(len, tag_lists)))
-        order = np.argsort(codes, kind="stable")
+        # Small integer codes let numpy's stable sort use radix sort.
+        small = codes.astype(np.int16) if len(names) < 2**15 else codes
+        order = np.argsort(small, kind="stable")
         bounds = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
         groups = np.split(owners[order], bounds) if len(names) else []
         return {tag: g for tag, g in zip(names, groups, strict=True) if self.weight(tag)}
 
     def weight(self, tag: str) -> float:
-        """A tag's weight; 0 when ignored. Cached: globs are resolved once per tag."""
+        """A tag's weight (see tag_weight); 0 when ignored. Cached per tag."""
         if tag not in self._weights:
-            ignored = any(fnmatchcase(tag, p) for p in self.rules.ignore)
-            self._weights[tag] = 0.0 if ignored else tag_weight(self.rules, tag)
+            if any(match(tag) for match in self._ignore):
+                self._weights[tag] = 0.0
+            elif tag in self.rules.weights:
+                self._weights[tag] = self.rules.weights[tag]
+            else:
+                found = (w for _, w, match in self._globs if match(tag))
+                self._weights[tag] = next(found, 1.0)
         return self._weights[tag]
 
     def cut(self, issue: Issue) -> int:
