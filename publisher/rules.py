@@ -248,6 +248,10 @@ def empty_section_problems(
     index = SectionIndex(sections, archive)
     for issue in {i.id: i for i, _ in archive}.values():
         for section in sections:
+            # The first issue has no archive yet: a section fed only by it is empty by design.
+            first = index.starts[bisect_left(index.keys, issue.sort_key)] == 0
+            if first and section.scope == "archive" and section.exclude_issue_articles:
+                continue
             if section.limit and not index.select(section, issue).articles:
                 yield Problem(
                     f"issues/{issue.id}.toml",
