@@ -539,6 +539,11 @@ def test_summary_mode_has_no_content(tmp_path: Path) -> None:
     assert judge(files) == {path: [] for path in files}
 
 
+def test_formats_choose_the_files(tmp_path: Path) -> None:
+    files = feeds_of(write_workspace(tmp_path / "ws", some_issues(2), {"formats": ["atom"]}))
+    assert sorted(files) == ["atom.xml", "tags/region-south-caucasus/atom.xml"]
+
+
 def test_web_pages_carry_feed_discovery(workspace: Path) -> None:
     build(workspace)
     page = lxml.html.parse(str(workspace / "build" / "index.html"))
@@ -586,6 +591,15 @@ def test_http_newsletter_url_is_an_error(tmp_path: Path) -> None:
         load_workspace(root)
     problem = caught.value.problems[0]
     assert (problem.file, problem.record, problem.field) == ("config.toml", "[newsletter]", "url")
+
+
+def test_a_bad_id_domain_is_an_error(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws", some_issues(1), {"id_domain": "News_Site"})
+    with pytest.raises(ConfigError) as caught:
+        load_workspace(root)
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.record, problem.field) == ("config.toml", "[feeds]", "id_domain")
+    assert "host name" in problem.message
 
 
 def test_check_warns_about_unused_feed_tags_and_future_issues(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def mend_rss(root: etree._Element, config: Config, feed: Feed) -> None:
         # RSS <description> is HTML by convention: plain text must be escaped, or "<b>" in a
         # summary would be read as markup.
         description = item.find("description")
-        if description is not None:
+        if description is not None and entry.summary:  # else feedgen put the content there
             description.text = escape(entry.summary, quote=False)
         add_categories(item, entry, None)
 

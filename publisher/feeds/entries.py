@@ -112,7 +112,7 @@ def issue_entry(config: Config, view: IssueView, content: str) -> Entry:
         link=view.web_url,
         published=at_send_time(config, view.issue.date),
         updated=at_send_time(config, issue_updated(view)),
-        summary=xml_text(view.preheader),
+        summary=xml_text(view.preheader) or xml_text(view.issue.title),
         content=xml_text(content) if config.feeds.content == "full" else "",
         categories=clean_terms(tuple(tags)),
         author=xml_text(config.newsletter.author or config.newsletter.title),
