@@ -21,17 +21,16 @@ from publisher.selection import IssueView
 CACHE_DIR = ".cache/issues"
 KEY_FILE = "key"
 RENDERING_PACKAGES = ("jinja2", "premailer", "cssutils", "lxml", "nh3", "markdown-it-py")
-# The code between a view and its files; what picks the view's content is in the view itself.
-RENDER_MODULES = ("cache", "email", "eml", "inline", "markup", "records", "render", "selection", "site", "theme")
+Memo = dict[int, tuple[BaseModel, str]]
 
 
-def _text(value: Any, memo: dict[int, str]) -> str:
+def _text(value: Any, memo: Memo) -> str:
     """A canonical text of a view's data. Records shared by many views (related articles) are
     serialised once per build; sets are sorted, so the key never depends on hash seeds."""
     if isinstance(value, BaseModel):
-        if id(value) not in memo:
-            memo[id(value)] = value.model_dump_json()
-        return memo[id(value)]
+        if id(value) not in memo:  # the record is kept too, so its id cannot be reused
+            memo[id(value)] = (value, value.model_dump_json())
+        return memo[id(value)][1]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return "{" + ",".join(
             f"{f.name}={_text(getattr(value, f.name), memo)}" for f in dataclasses.fields(value)
@@ -45,7 +44,7 @@ def _text(value: Any, memo: dict[int, str]) -> str:
     return repr(value)
 
 
-def fingerprint(view: IssueView, salt: str, memo: dict[int, str]) -> str:
+def fingerprint(view: IssueView, salt: str, memo: Memo) -> str:
     """The issue's cache key: everything it shows, and the salt (theme, config, code)."""
     fields = [getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "config"]
     return hashlib.sha256((salt + _text(fields, memo)).encode()).hexdigest()
@@ -57,8 +56,8 @@ def theme_salt(env: Environment, config: Config) -> str:
     for name in sorted(env.list_templates()):
         assert env.loader is not None
         digest.update(name.encode() + env.loader.get_source(env, name)[0].encode())
-    for module in RENDER_MODULES:
-        digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
     for package in RENDERING_PACKAGES:
         digest.update(_version(package).encode())
     return digest.hexdigest()

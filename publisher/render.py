@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, TemplateError
 
-from publisher.cache import IssueCache, fingerprint, theme_salt
+from publisher.cache import IssueCache, Memo, fingerprint, theme_salt
 from publisher.email import build_eml, render_email_html, render_email_text
 from publisher.errors import Problem, PublisherError
 from publisher.selection import IssueView
@@ -102,7 +102,7 @@ def render_issues(
         return Rendered()
     env = theme.environment()
     salt = theme_salt(env, views[0].config)
-    memo: dict[int, str] = {}  # alive only while `views` holds the records
+    memo: Memo = {}
     keys = {v.issue.id: fingerprint(v, salt, memo) for v in views}
     result = Rendered()
     misses = [v for v in views if not _from_cache(cache, v.issue.id, keys[v.issue.id], result)]
