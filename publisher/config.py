@@ -80,6 +80,8 @@ class Email(Part):
 
 
 class Feeds(Part):
+    """[feeds]: which feeds, how long, full content or summaries, ids that never change."""
+
     formats: tuple[Literal["rss", "atom"], ...] = ("rss", "atom")
     limit: PositiveInt = 20
     content: Literal["full", "summary"] = "full"
@@ -102,7 +104,8 @@ class Feeds(Part):
     @field_validator("tags")
     @classmethod
     def _normalise(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(normalize_tag(t) for t in tags)
+        # An empty tag would make a feed of every article; a repeated one, the same feed twice.
+        return tuple(dict.fromkeys(t for t in map(normalize_tag, tags) if t))
 
 
 def tag_patterns(tags: tuple[str, ...]) -> tuple[str, ...]:

@@ -639,16 +639,18 @@ messy = st.lists(st.one_of(text, markup), max_size=6).map("".join)
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(title=messy, intro=messy, summary=messy, long=st.integers(0, 20_000))
+@given(title=messy, intro=messy, summary=messy, tag=messy, long=st.integers(0, 20_000))
 def test_any_text_gives_well_formed_feeds(
-    tmp_path: Path, title: str, intro: str, summary: str, long: int
+    tmp_path: Path, title: str, intro: str, summary: str, tag: str, long: int
 ) -> None:
     issues = some_issues(2)
     issues["2024-02"]["title"] = title + "x"  # a title needs one visible character
     issues["2024-02"]["intro"] = intro + "y" * long
     issues["2024-02"]["articles"][0]["summary"] = summary
     issues["2024-02"]["articles"][0]["title"] = "t" + title
-    root = write_workspace(tmp_path / "ws", issues)
+    issues["2024-02"]["articles"][0]["tags"] = ["region:south-caucasus", tag]
+    # Any tag, also in [feeds] tags: its folder is a slug and its feed still parses.
+    root = write_workspace(tmp_path / "ws", issues, {"tags": [tag, "region:south-caucasus"]})
     files = feeds_of(root, out=tmp_path / "out")
     for path, data in files.items():
         etree.fromstring(data)  # well-formed XML
