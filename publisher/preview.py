@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import html
+import os
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -71,7 +74,8 @@ class Preview:
         self.built_from = self.fingerprint()
         issues: list[str] = []
         try:
-            result = build(self.root, [self.issue] if self.issue else None, self.out, drafts=True)
+            with one_core():
+                result = build(self.root, [self.issue] if self.issue else None, self.out, True)
             issues, problems = result.issues, []
         except PublisherError as exc:
             problems = exc.problems
@@ -115,6 +119,24 @@ class Preview:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._tmp.cleanup()
+
+
+@contextmanager
+def one_core() -> Iterator[None]:
+    """Pin the calling thread to one CPU while it builds.
+
+    The build renders on every core the thread may use, forking worker processes; a fork
+    of this server, with its HTTP and watcher threads, could inherit a lock held by one
+    of them and hang. On one core the build renders in this thread and never forks."""
+    if not hasattr(os, "sched_setaffinity"):  # macOS, Windows: workers are spawned there
+        yield
+        return
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cores)
 
 
 def templates_folder(root: Path) -> str:
