@@ -14,7 +14,10 @@ from pathlib import Path
 import lxml.html
 import pytest
 import tomlkit
+from typer.testing import CliRunner
 
+from publisher.cli import app
+from publisher.errors import UsageError
 from publisher.output import write_atomic
 from publisher.preview import Preview
 
@@ -144,11 +147,9 @@ def test_a_busy_port_is_a_usage_error(example: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        run = subprocess.run(
-            [sys.executable, "-m", "publisher", "preview", "--port", str(port)],
-            cwd=example, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-    assert run.returncode == 2 and f"--port {port}" in run.stderr
+        result = CliRunner().invoke(app, ["preview", "--port", str(port), "--root", str(example)])
+    assert isinstance(result.exception, UsageError)  # main() turns it into exit code 2
+    assert f"--port {port}" in str(result.exception)
 
 
 def _answers(url: str) -> bool:
