@@ -88,16 +88,24 @@ def render(config: Config, feed: Feed, fg: FeedGenerator, fmt: str) -> bytes:
     # Replacing the links per format: the self link differs, and RSS's channel <link> is the
     # last link added, hence alternate last.
     fg.link(feed_links(config, feed, fmt), replace=True)
-    # The private builders give the lxml tree that atom_str()/rss_str() would only serialise;
-    # mending that tree avoids parsing the output back (feedgen 1.0.x, pinned in pyproject).
+    root = feedgen_tree(fg, fmt)
     if fmt == "atom":
-        root, _ = fg._create_atom()
         mend_atom(root, feed)
     else:
-        root, _ = fg._create_rss()
         mend_rss(root, config, feed)
     data: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return data
+
+
+def feedgen_tree(fg: FeedGenerator, fmt: str) -> etree._Element:
+    """feedgen's document as an lxml tree, to be mended before it is serialised."""
+    # feedgen 1.0's private builders return the tree that atom_str()/rss_str() only serialise,
+    # which saves parsing the output back; a feedgen without them still works, more slowly.
+    create = getattr(fg, "_create_atom" if fmt == "atom" else "_create_rss", None)
+    if create is None:
+        return etree.fromstring(fg.atom_str() if fmt == "atom" else fg.rss_str())
+    root: etree._Element = create()[0]
+    return root
 
 
 def mend_atom(root: etree._Element, feed: Feed) -> None:
