@@ -227,6 +227,23 @@ def test_json_csv_and_filters(workspace: Path, tmp_path: Path) -> None:
     assert (row.title, row.tags, row.published) == ("Café ünïcode", ("a", "b"), date(2024, 5, 9))
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("bad.json", '[{"title": "T",\n "url": }]', "not valid JSON"),
+        ("object.json", '{"title": "T"}', "expected a list of records"),
+        ("empty.csv", "", "no title or url column"),
+    ],
+)
+def test_malformed_exports_are_typed_errors(
+    workspace: Path, tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    source = _write(tmp_path / name, text)
+    with pytest.raises(SourceError, match=message) as caught:
+        import_into(workspace, source, DRAFT, Options())
+    assert caught.value.problems[0].file == source
+
+
 @needs_fixtures
 def test_real_export_as_json_lines(workspace: Path, tmp_path: Path) -> None:
     lines = (SHARED / "data" / "gov-tech-articles.jsonl").read_text().splitlines()[:40]
