@@ -509,6 +509,26 @@ def test_rfc5005_archives_reach_the_whole_history(tmp_path: Path) -> None:
     assert "archive/3/atom.xml" in later
 
 
+def test_without_archives_the_feed_keeps_only_the_limit(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws", some_issues(5), {"limit": 2, "archive_size": 0})
+    files = feeds_of(root)
+    assert not [p for p in files if p.startswith("archive/")]
+    for name in ("atom.xml", "feed.xml"):
+        links = [e.link for e in feedparser.parse(files[name]).entries]
+        assert links == [f"{BASE}issues/2024-05/", f"{BASE}issues/2024-04/"]
+
+
+def test_the_main_feed_holds_what_no_archive_page_holds_yet(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws", some_issues(8), {"limit": 2, "archive_size": 3})
+    files = feeds_of(root)
+    main = [e.link.rsplit("/", 2)[1] for e in feedparser.parse(files["atom.xml"]).entries]
+    assert main == ["2024-08", "2024-07"]  # pages 1-3 and 4-6 are archived; 7, 8 are not
+    # With limit 1, issue 7 is still kept: it is in no archive page yet.
+    root = write_workspace(root, some_issues(8), {"limit": 1, "archive_size": 3})
+    main = [e.link.rsplit("/", 2)[1] for e in feedparser.parse(feeds_of(root)["atom.xml"]).entries]
+    assert main == ["2024-08", "2024-07"]
+
+
 def test_a_corrected_archived_issue_reappears_in_the_subscription_feed(tmp_path: Path) -> None:
     issues = some_issues(7)
     fixed = FIRST + timedelta(weeks=6, days=2)  # after the newest issue

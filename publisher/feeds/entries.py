@@ -195,7 +195,8 @@ def subscription_entries(
     config: Config, entries: Sequence[Entry], archived: int
 ) -> tuple[Entry, ...]:
     """The newest `limit`, any entry no archive page holds yet, and recently corrected ones."""
-    keep = newest_first(entries)[: max(config.feeds.limit, len(entries) - archived)]
+    unarchived = len(entries) - archived if config.feeds.archive_size else 0
+    keep = newest_first(entries)[: max(config.feeds.limit, unarchived)]
     # RFC 5005: readers need not refetch archive pages, so a correction to an older issue is
     # also shown here while it is newer than the oldest entry kept.
     since = min((e.published for e in keep), default=None)
