@@ -231,7 +231,7 @@ def test_json_csv_and_filters(workspace: Path, tmp_path: Path) -> None:
     ("name", "text", "message"),
     [
         ("bad.json", '[{"title": "T",\n "url": }]', "not valid JSON"),
-        ("object.json", '{"title": "T"}', "expected a list of records"),
+        ("object.json", '{"count": 3}', "expected a list of records"),
         ("empty.csv", "", "no title or url column"),
     ],
 )

@@ -48,38 +48,29 @@ def parse_feed(
 def _check(parsed: Any, data: bytes, label: str, strict: bool) -> list[str]:
     """Raise for what is not a feed at all; describe what feedparser recovered from."""
     error = parsed.get("bozo_exception") if parsed.get("bozo") else None
-    where = _where(error)
     if not parsed.version and not parsed.entries:
         looks = " (it is an HTML page)" if HTML_RE.search(data[:2048]) else ""
-        reason = f"; the XML parser stopped at {where}: {_reason(error)}" if error else ""
-        raise SourceError(
-            Problem(
-                label,
-                f"not an RSS or Atom feed{looks}{reason}",
-                hint="give the feed's own URL or file",
-            )
-        )
-    if error is not None and not isinstance(error, SAXParseException):
-        return [f"{label}: {error}"]  # e.g. an encoding declared wrongly, read as another
-    if error is None:
-        return []
-    if strict or not parsed.entries:
+        reason = f"; the XML parser stopped at {_where(error)}: {_reason(error)}" if error else ""
+        hint = "give the feed's own URL or file"
+        raise SourceError(Problem(label, f"not an RSS or Atom feed{looks}{reason}", hint=hint))
+    if isinstance(error, SAXParseException):
+        return _malformed(error, len(parsed.entries), label, strict)
+    # e.g. an encoding declared wrongly, read as another
+    return [f"{label}: {error}"] if error is not None else []
+
+
+def _malformed(error: SAXParseException, recovered: int, label: str, strict: bool) -> list[str]:
+    """Not well-formed XML: an error when nothing was recovered or --strict, else a note."""
+    what = f"not well-formed XML at {_where(error)}: {_reason(error)}"
+    if strict or not recovered:
         hint = (
-            "the file may be truncated or damaged; fetch it again"
-            if not parsed.entries
-            else "import without --strict to keep what can be recovered"
+            "import without --strict to keep what can be recovered"
+            if recovered
+            else "the file may be truncated or damaged; fetch it again"
         )
-        raise SourceError(
-            Problem(
-                label,
-                f"not well-formed XML at {where}: {_reason(error)}; {len(parsed.entries)} items recovered",
-                line=error.getLineNumber(),
-                hint=hint,
-            )
-        )
-    return [
-        f"{label}: not well-formed XML at {where} ({_reason(error)}); recovered {len(parsed.entries)} items with feedparser's lenient parser"
-    ]
+        message = f"{what}; {recovered} items recovered"
+        raise SourceError(Problem(label, message, line=error.getLineNumber(), hint=hint))
+    return [f"{label}: {what}; recovered {recovered} items with feedparser's lenient parser"]
 
 
 def _where(error: object) -> str:

@@ -37,6 +37,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+LIST_KEYS = ("articles", "items", "records", "entries")
+
+
 def decode(data: bytes, label: str) -> str:
     """UTF-8 (with or without BOM), else Windows-1252, the usual legacy export encoding."""
     for encoding in ("utf-8-sig", "cp1252"):
@@ -53,36 +56,28 @@ def parse_json(data: bytes, label: str, base: str = "") -> list[Candidate]:
 
 
 def _json_rows(text: str, label: str) -> list[Any]:
+    """A JSON list of records, {"articles": [...]} (or items, records, entries), or JSON lines."""
+    data = _load_json(text, label)
+    if isinstance(data, dict):
+        lists = (data[k] for k in LIST_KEYS if isinstance(data.get(k), list))
+        record = [data] if _pick(data, "title") or _pick(data, "url") else None
+        data = next(lists, record)  # a single record (one line of JSON lines) is a list of one
+    if not isinstance(data, list):
+        hint = 'write [{"title": ..., "url": ...}, ...]'
+        raise SourceError(Problem(label, "expected a list of records", hint=hint))
+    return data
+
+
+def _load_json(text: str, label: str) -> Any:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         try:  # JSON lines: one record a line
             return [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError:
-            raise SourceError(
-                Problem(
-                    label,
-                    f"not valid JSON: {exc.msg}",
-                    line=exc.lineno,
-                    hint="fix the syntax at that line",
-                )
-            ) from exc
-    if isinstance(data, dict):
-        data = next(
-            (
-                data[k]
-                for k in ("articles", "items", "records", "entries")
-                if isinstance(data.get(k), list)
-            ),
-            None,
-        )
-    if not isinstance(data, list):
-        raise SourceError(
-            Problem(
-                label, "expected a list of records", hint='write [{"title": ..., "url": ...}, ...]'
-            )
-        )
-    return data
+            message = f"not valid JSON: {exc.msg}"
+            hint = "fix the syntax at that line"
+            raise SourceError(Problem(label, message, line=exc.lineno, hint=hint)) from exc
 
 
 def parse_csv(data: bytes, label: str, base: str = "") -> list[Candidate]:
