@@ -559,6 +559,19 @@ def test_summary_mode_has_no_content(tmp_path: Path) -> None:
     assert judge(files) == {path: [] for path in files}
 
 
+def test_a_newsletter_with_nothing_published_has_valid_empty_feeds(tmp_path: Path) -> None:
+    issues = {"2024-01": issue_record(1, status="draft")}
+    files = feeds_of(write_workspace(tmp_path / "ws", issues))
+    assert {"atom.xml", "feed.xml"} <= set(files)
+    for path, data in files.items():
+        parsed = feedparser.parse(data)
+        assert parsed.bozo == 0 and parsed.entries == [], path
+    assert judge(files) == {path: [] for path in files}
+    if ATOM_RNG.exists():
+        grammar = etree.RelaxNG(etree.parse(str(ATOM_RNG)))
+        assert grammar.validate(etree.fromstring(files["atom.xml"]))
+
+
 def test_formats_choose_the_files(tmp_path: Path) -> None:
     files = feeds_of(write_workspace(tmp_path / "ws", some_issues(2), {"formats": ["atom"]}))
     assert sorted(files) == ["atom.xml", "tags/region-south-caucasus/atom.xml"]
