@@ -200,10 +200,10 @@ def to_text(explanation: Explanation) -> list[str]:
     """The human explanation, one line per item."""
     ex = explanation
     lines = [f"Issue {ex.issue.id}: {ex.issue.title} ({ex.issue.date}, {ex.issue.status})"]
-    for trace in ex.sections:
-        lines += section_lines(trace)
-    for trace in ex.related:
-        lines += related_lines(trace)
+    for section in ex.sections:
+        lines += section_lines(section)
+    for related in ex.related:
+        lines += related_lines(related)
     return lines
 
 

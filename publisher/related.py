@@ -76,7 +76,7 @@ def half_life_decay(rules: Related, issue: Issue, article: Article) -> float:
     if not rules.half_life_days:
         return 1.0
     age = max(0, (issue.date - article.published).days)
-    return 0.5 ** (age / rules.half_life_days)
+    return float(0.5 ** (age / rules.half_life_days))
 
 
 class RelatedIndex:
@@ -197,7 +197,8 @@ class RelatedIndex:
     def ranked(self, found: np.ndarray, scores: np.ndarray) -> list[int]:
         """Positions by score, then newer, then id."""
         order = np.lexsort((self.id_rank[found], self.minus_day[found], -scores))
-        return found[order].tolist()
+        positions: list[int] = found[order].tolist()
+        return positions
 
     def horizon(self, issue: Issue, terms: Sequence[Term]) -> int:
         """The first position that could still reach min_score once decayed.

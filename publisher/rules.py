@@ -16,6 +16,7 @@ from publisher.records import Article, Issue
 from publisher.related import published_in_order
 
 Entry = tuple[Issue, Article]
+OrderKey = tuple[int | str, ...]
 PICKED = "picked"
 
 
@@ -76,7 +77,7 @@ class Matched:
     positions: list[int]  # ascending, i.e. in issue order
     latest: list[int]  # running maximum of their published days
     by_order: list[int]
-    keys: dict[int, tuple]
+    keys: dict[int, OrderKey]
 
 
 class SectionIndex:
@@ -106,12 +107,12 @@ class SectionIndex:
         latest = list(accumulate((self.days[n] for n in positions), max))
         return Matched(positions, latest, sorted(positions, key=keys.__getitem__), keys)
 
-    def _ordered(self, section: Section, issue: Issue) -> list[tuple[tuple, Entry]]:
+    def _ordered(self, section: Section, issue: Issue) -> list[tuple[OrderKey, Entry]]:
         """The issue's own matching articles; they rank above every other issue's."""
         own = [a for a in issue.articles if matching_rule(a, section)]
         return sorted((order_key(section, issue, a, len(self.rank)), (issue, a)) for a in own)
 
-    def _others(self, section: Section, issue: Issue) -> Iterator[tuple[tuple, Entry]]:
+    def _others(self, section: Section, issue: Issue) -> Iterator[tuple[OrderKey, Entry]]:
         """Matching articles of earlier published issues, in the section's order."""
         if section.scope == "issue":
             return
@@ -169,7 +170,7 @@ class SectionIndex:
                 yield entry
 
 
-def order_key(section: Section, issue: Issue, article: Article, rank: int) -> tuple:
+def order_key(section: Section, issue: Issue, article: Article, rank: int) -> OrderKey:
     """The section's order, then a fixed tie-break: published date (newest first), then id."""
     newest = (-article.published.toordinal(), article.id)
     if section.order == "oldest":
