@@ -151,7 +151,7 @@ def feed_file(tmp_path: Path, items: str) -> Path:
 def test_images_alt_text_tags_and_markdown(workspace: Path, tmp_path: Path) -> None:
     items = (
         "<item><title>Media</title><link>https://news.example.org/a</link>"
-        "<pubDate>Fri, 10 May 2024 08:00:00 GMT</pubDate><category>Central Asia</category>"
+        "<pubDate>Fri, 10 May 2024 23:30:00 -0500</pubDate><category>Central Asia</category>"
         "<category>region : Caucasus</category>"
         "<description>&lt;p&gt;One &lt;b&gt;bold&lt;/b&gt; &lt;a href='/more'&gt;link&lt;/a&gt;"
         "&lt;script&gt;alert(1)&lt;/script&gt;&lt;/p&gt;&lt;p&gt;Two_*x*&lt;/p&gt;</description>"
@@ -168,6 +168,7 @@ def test_images_alt_text_tags_and_markdown(workspace: Path, tmp_path: Path) -> N
         "Flooded street",
     )
     assert media.tags == ("central-asia", "region:caucasus") and media.category == "Central Asia"
+    assert media.published == date(2024, 5, 10)  # the source's day, not UTC's
     assert media.summary == "One **bold** [link](https://news.example.org/more)\n\nTwo\\_\\*x\\*"
     assert img.url == "https://news.example.org/b"
     assert img.image and (img.image.url, img.image.alt) == (

@@ -114,13 +114,15 @@ def _candidate(
 
 
 def _entry_date(entry: Any) -> date | None:
+    """The day as the source wrote it (feedparser's parsed dates are in UTC: a story from
+    Friday evening in New York would be Saturday's), else feedparser's parse."""
     # dict.get: FeedParserDict.get maps missing keys to others, with a DeprecationWarning.
+    for key in ("published", "updated", "created"):
+        if found := parse_date(dict.get(entry, key)):
+            return found
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         if parsed := dict.get(entry, key):
             return date(*parsed[:3])
-    for key in ("published", "updated", "created", "dc_date"):
-        if found := parse_date(dict.get(entry, key)):
-            return found
     return None
 
 
