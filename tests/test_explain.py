@@ -165,3 +165,44 @@ def test_explain_human_output_and_one_article(tmp_path: Path) -> None:
     missing = run_cli("explain", issue["id"], "no-such-story", cwd=tmp_path)
     assert missing.code == 2 and f"issues/{issue['id']}.toml" in missing.stderr
     assert not (tmp_path / "build").exists(), "explain writes nothing"
+
+
+def story(n: int, tags: list[str], host: str = "alpha.example", day: int = 1) -> dict[str, Any]:
+    return {"id": f"s{n}", "title": f"S{n}", "url": f"https://{host}/{n}",
+            "published": date(2024, 3, day), "tags": tags}  # fmt: skip
+
+
+def test_explain_names_why_each_near_miss_lost(tmp_path: Path) -> None:
+    """Each kind of loser, with its reason: threshold, cap, same issue, later issue."""
+    related = {"limit": 2, "min_score": 1.0, "idf": False, "half_life_days": 0, "max_per_source": 1,
+               "max_tag_share": 1.0, "weights": {"b": 0.5, "*": 1.0}}  # fmt: skip
+    config = {"newsletter": {"title": "T", "url": "https://t.example/"}, "related": related}
+    (tmp_path / "issues").mkdir()
+    (tmp_path / "config.toml").write_text(tomlkit.dumps(config))
+    issues = {
+        "2024-01": ("published", 1, [story(1, ["a", "b"]), story(2, ["a", "b"]),
+                                      story(3, ["a", "b"], "beta.example"), story(4, ["zz"]),
+                                      story(8, ["b"])]),
+        "2024-02": ("published", 8, [story(5, ["a", "b"]), story(6, ["a", "b", "c"])]),
+        "2024-03": ("draft", 15, [story(7, ["a", "b", "c"])]),
+    }  # fmt: skip
+    for issue_id, (status, day, articles) in issues.items():
+        data = {
+            "title": issue_id,
+            "date": date(2024, 3, day),
+            "status": status,
+            "articles": articles,
+        }
+        (tmp_path / "issues" / f"{issue_id}.toml").write_text(tomlkit.dumps(data))
+    run = run_cli("explain", "2024-02", "s5", "--json", "--misses", "9", cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert [p["id"] for p in out["related"]["s5"]] == ["s1", "s3"]  # then s2, same source as s1
+    reasons = {m["id"]: m["reason"] for m in out["near_misses"]["s5"]}
+    assert reasons["s2"].startswith("max_per_source = 1")
+    assert reasons["s6"] == "in the same issue"
+    assert reasons["s7"] == "from a later issue (2024-03)"
+    assert "s4" not in reasons  # shares nothing
+    assert reasons["s8"] == "below min_score (0.500 < 1)"
+    assert all(p["score"] == 1.5 and p["decay"] == 1.0 for p in out["related"]["s5"])
+    assert all(p["contributions"] == {"a": 1.0, "b": 0.5} for p in out["related"]["s5"])
