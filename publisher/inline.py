@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from lxml import etree, html
 from markupsafe import Markup
@@ -60,20 +62,39 @@ def _top_level_blocks(css: str) -> list[str]:
     return blocks
 
 
+# premailer, configured knowingly (its defaults break email: see each comment).
+PREMAILER_OPTIONS: dict[str, Any] = {
+    "allow_network": False,  # never fetch a stylesheet while building
+    "strip_important": False,  # a media query's !important is what makes it win
+    "keep_style_tags": False,
+    "remove_classes": False,  # the kept media queries select by class
+    "disable_basic_attributes": ["width", "height"],  # the template's own sizes are right
+    "disable_validation": True,  # cssutils would drop properties it does not know
+    "cssutils_logging_level": logging.CRITICAL,
+}
+
+
+class _Inliner(Premailer):  # type: ignore[misc]
+    """premailer parsing each stylesheet once per process rather than once per email."""
+
+    def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
+        rules, leftover = _style_rules(css_body, ruleset_index)
+        return list(rules), list(leftover)
+
+
+@lru_cache(maxsize=32)
+def _style_rules(css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
+    # Pure data for a given stylesheet and options; re-serialising it was half of inlining.
+    parsed: tuple[list[Any], list[Any]] = Premailer._parse_style_rules(
+        Premailer(**PREMAILER_OPTIONS), css_body, ruleset_index
+    )
+    return parsed
+
+
 def inline_css(document: str, base_url: str) -> str:
     """Move the plain rules into style attributes; <style data-premailer="ignore"> stays as is."""
     tree = html.document_fromstring(document)
-    inliner = Premailer(
-        base_url=base_url,
-        allow_network=False,  # never fetch a stylesheet while building
-        strip_important=False,  # a media query's !important is what makes it win
-        keep_style_tags=False,
-        remove_classes=False,  # the kept media queries select by class
-        disable_basic_attributes=["width", "height"],  # the template's own sizes are the right ones
-        disable_validation=True,  # cssutils would drop properties it does not know
-        cssutils_logging_level=logging.CRITICAL,
-    )
-    inliner.transform(tree)
+    _Inliner(base_url=base_url, **PREMAILER_OPTIONS).transform(tree)
     _drop_invalid_attributes(tree)
     return _serialise(tree, document)
 
