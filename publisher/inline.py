@@ -70,6 +70,7 @@ PREMAILER_OPTIONS: dict[str, Any] = {
     "remove_classes": False,  # the kept media queries select by class
     "disable_basic_attributes": ["width", "height"],  # the template's own sizes are right
     "disable_validation": True,  # cssutils would drop properties it does not know
+    "align_floating_images": False,  # nothing floats; it re-parses every image's style (slow)
     "cssutils_logging_level": logging.CRITICAL,
 }
 
