@@ -222,15 +222,16 @@ def new_issue(root: Path, issue_id: str, day: date, title: str, templates: Path)
         hint = f"e.g. '{slugify(issue_id) or day.isoformat()}'"
         raise UsageError(Problem(label, f"'{issue_id}' is not a valid issue id", hint=hint))
     path = root / "issues" / f"{issue_id}.toml"
-    if path.exists():
-        raise UsageError(
-            Problem(label, "the issue exists already", hint="choose another id or edit the file")
-        )
     own = templates / "init" / "new_issue.toml"
     template = own if own.is_file() else builtin_templates() / "init" / "new_issue.toml"
     text = new_issue_text(template, issue_id, day, title)
     as_issue(parse(text, path).unwrap(), path)
-    write_atomic(path, text.encode("utf-8"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(path.parent):  # two `new` at once: one writes, the other is refused
+        if path.exists():
+            hint = "choose another id or edit the file"
+            raise UsageError(Problem(label, "the issue exists already", hint=hint))
+        write_atomic(path, text.encode("utf-8"))
     return path
 
 
