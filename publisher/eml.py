@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 from datetime import datetime, time
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from urllib.parse import urlsplit
@@ -93,9 +94,19 @@ def build_eml(view: IssueView, text: str, html: str) -> bytes:
         msg["List-Unsubscribe"] = unsubscribe
     if cfg.email.unsubscribe_url:  # RFC 8058 one-click needs an https target
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    # Quoted-printable keeps lines short and makes a "=_" boundary impossible inside a part.
-    msg.set_content(text, charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg["MIME-Version"] = "1.0"
+    msg["Content-Type"] = "multipart/alternative"
+    msg.set_payload([text_part(text, "plain"), text_part(html, "html")])
     digest = hashlib.sha256((text + html).encode()).hexdigest()[:24]
     msg.set_boundary(f"=_{digest}")  # deterministic: an unchanged issue gives identical bytes
     return msg.as_bytes(policy=SMTP)
+
+
+def text_part(body: str, subtype: str) -> MIMEPart:
+    """A UTF-8 part in quoted-printable: short lines, and no "=_" (the boundary) inside.
+    binascii encodes in C; the email package's own encoder took a quarter of a render."""
+    part = MIMEPart()
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(body.encode(), istext=True).decode("ascii"))
+    return part
