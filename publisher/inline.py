@@ -35,6 +35,7 @@ class EmailCss:
     hacks: Markup
 
 
+@lru_cache(maxsize=8)
 def split_css(css: str) -> EmailCss:
     """Plain rules are inlined; @media, @font-face, pseudo-classes and attribute selectors
     ([data-ogsc] for Outlook.com dark mode) cannot be, and premailer would drop or mangle some."""
