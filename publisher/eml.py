@@ -92,7 +92,7 @@ def build_eml(view: IssueView, text: str, html: str) -> bytes:
     msg["List-Archive"] = f"<{cfg.newsletter.url}>"
     if unsubscribe := unsubscribe_header(cfg):
         msg["List-Unsubscribe"] = unsubscribe
-    if cfg.email.unsubscribe_url:  # RFC 8058 one-click needs an https target
+    if (cfg.email.unsubscribe_url or "").startswith("https://"):  # RFC 8058 wants https
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["MIME-Version"] = "1.0"
     msg["Content-Type"] = "multipart/alternative"
