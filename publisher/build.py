@@ -15,7 +15,7 @@ from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
 from publisher.output import write_tree
 from publisher.records import Issue
-from publisher.render import Rendered, Theme, render_issues
+from publisher.render import Rendered, Theme, render_issues, template_problem
 from publisher.selection import IssueView, select_all
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
@@ -104,19 +104,10 @@ def build(
     try:
         files.update(render_site(env, workspace, views))
     except TemplateError as exc:
-        raise BuildError(_template_problem(exc)) from exc
+        raise BuildError(template_problem(exc)) from exc
     problems += budget + feed_size_warnings(files)
     written = write_tree(output, files, prune=not ids)
     rendered.keep(IssueCache(output))
     stamp.save(sorted(wanted), problems)
     return BuildResult(output, sorted(wanted), files, written, problems)
 
-
-def _template_problem(exc: TemplateError) -> Problem:
-    name = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
-    return Problem(
-        file=str(name),
-        line=getattr(exc, "lineno", None),
-        message=f"template error: {exc.message or exc}",
-        hint="fix the template",
-    )
