@@ -4,10 +4,13 @@ otherwise on every core (inlining CSS is the slow part of a build)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from jinja2 import Environment, TemplateError
@@ -138,9 +141,15 @@ def _start(
     if workers < 2:
         return {v.issue.id: _done(render_outcome(env, v)) for v in views}
     pool = stack.enter_context(
-        ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(theme,))
+        ProcessPoolExecutor(workers, _context(), initializer=_start_worker, initargs=(theme,))
     )
     return {v.issue.id: pool.submit(_render_in_worker, v) for v in views}
+
+
+def _context() -> BaseContext | None:
+    """fork on Linux, whatever Python's default: workers start at once, and never re-run a
+    script's top level (spawn and forkserver import __main__ again)."""
+    return get_context("fork") if sys.platform == "linux" else None
 
 
 def _done(outcome: Outcome) -> Future[Outcome]:
