@@ -78,8 +78,11 @@ def build(
     out: Path | None = None,
     drafts: bool = False,
     progress: Progress | None = None,
+    parallel: bool = True,
 ) -> BuildResult:
-    """Build everything, in memory first: nothing is written unless every stage succeeded."""
+    """Build everything, in memory first: nothing is written unless every stage succeeded.
+
+    parallel=False renders in this thread: a threaded server (preview) must not fork."""
     stamp = BuildStamp(root, out, (sorted(ids or []), drafts))
     if (last := stamp.replay()) is not None:  # no input changed since the last build there
         return BuildResult(stamp.output, last.issues, last.files, [], last.warnings)
@@ -96,7 +99,7 @@ def build(
     output = out or workspace.output
     todo = [v for v in views if v.issue.id in wanted]
     # Unchanged issues come from the cache; the rest render on every core.
-    rendered = render_issues(theme, todo, IssueCache(output), progress)
+    rendered = render_issues(theme, todo, IssueCache(output), progress, parallel)
     if rendered.problems:
         raise BuildError(rendered.problems)
     budget = email_budget(todo, rendered)

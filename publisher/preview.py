@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import html
-import os
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -74,8 +71,9 @@ class Preview:
         self.built_from = self.fingerprint()
         issues: list[str] = []
         try:
-            with one_core():
-                result = build(self.root, [self.issue] if self.issue else None, self.out, True)
+            # In this thread, never forking: a fork of a threaded server can inherit a held lock.
+            ids = [self.issue] if self.issue else None
+            result = build(self.root, ids, self.out, drafts=True, parallel=False)
             issues, problems = result.issues, []
         except PublisherError as exc:
             problems = exc.problems
@@ -119,24 +117,6 @@ class Preview:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._tmp.cleanup()
-
-
-@contextmanager
-def one_core() -> Iterator[None]:
-    """Pin the calling thread to one CPU while it builds.
-
-    The build renders on every core the thread may use, forking worker processes; a fork
-    of this server, with its HTTP and watcher threads, could inherit a lock held by one
-    of them and hang. On one core the build renders in this thread and never forks."""
-    if not hasattr(os, "sched_setaffinity"):  # macOS, Windows: workers are spawned there
-        yield
-        return
-    cores = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(cores)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, cores)
 
 
 def templates_folder(root: Path) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
-import datetime as dt
 from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlsplit

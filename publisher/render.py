@@ -98,7 +98,11 @@ def _render_in_worker(view: IssueView) -> Outcome:
 
 
 def render_issues(
-    theme: Theme, views: list[IssueView], cache: IssueCache, progress: Progress | None = None
+    theme: Theme,
+    views: list[IssueView],
+    cache: IssueCache,
+    progress: Progress | None = None,
+    parallel: bool = True,
 ) -> Rendered:
     """Every issue's files: cached ones read back, the others rendered, in parallel if many."""
     if not views:
@@ -110,7 +114,7 @@ def render_issues(
     result = Rendered()
     misses = [v for v in views if not _from_cache(cache, v.issue.id, keys[v.issue.id], result)]
     with ExitStack() as stack:
-        pending = _start(theme, env, misses, stack)
+        pending = _start(theme, env, misses, stack, parallel)
         for view in progress(views) if progress else views:
             if view.issue.id in pending:
                 _collect(result, view.issue.id, keys[view.issue.id], pending[view.issue.id])
@@ -134,10 +138,10 @@ def _from_cache(cache: IssueCache, issue_id: str, key: str, result: Rendered) ->
 
 
 def _start(
-    theme: Theme, env: Environment, views: list[IssueView], stack: ExitStack
+    theme: Theme, env: Environment, views: list[IssueView], stack: ExitStack, parallel: bool
 ) -> dict[str, Future[Outcome]]:
     """Submit every view at once, before any progress bar thread starts, then fork."""
-    workers = min(len(views), available_cores())
+    workers = min(len(views), available_cores()) if parallel else 1
     if workers < 2:
         return {v.issue.id: _done(render_outcome(env, v)) for v in views}
     pool = stack.enter_context(
