@@ -74,7 +74,7 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
 
 
 def _problem(
-    file: str, record: str, err: ErrorDetails, root: type[BaseModel], loc: tuple, skip: int = 0
+    file: str, record: str, err: ErrorDetails, root: type[BaseModel], loc: tuple[int | str, ...], skip: int = 0
 ) -> Problem:
     reason, hint = _message(err)
     if err["type"] == "extra_forbidden" and (model := _model_at(root, loc)):
