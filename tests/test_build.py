@@ -141,3 +141,17 @@ def test_the_wheel_ships_the_theme(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for template in ("email.html", "email.txt", "issue.html", "init/config.toml"):
         assert f"publisher/templates/{template}" in names
+
+
+def test_pages_link_only_the_feeds_that_are_built(built: Path, tmp_path: Path) -> None:
+    import os
+
+    ws = shutil.copytree(built, tmp_path / "ws")
+    env = {**os.environ, "PUBLISHER_FEEDS__FORMATS": '["atom"]'}
+    subprocess.run([sys.executable, "-m", "publisher", "build"], cwd=ws, env=env, check=True,
+                   capture_output=True)
+    page = lxml_html.parse(str(ws / "build/index.html")).getroot()
+    alternates = page.xpath("//link[@rel='alternate']/@href")
+    assert [h.rsplit("/", 1)[1] for h in alternates] == ["atom.xml"]
+    assert not (ws / "build/feed.xml").exists()
+    assert not any(h.endswith("feed.xml") for h in page.xpath("//a/@href"))
