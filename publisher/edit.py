@@ -178,7 +178,7 @@ def append_articles(
     return update_issue_file(path, change)
 
 
-def set_after(doc: TOMLDocument, anchor: str, key: str, value: str) -> None:
+def set_after(doc: TOMLDocument, anchor: str, key: str, value: str | int) -> None:
     """Set a top-level key; a new one goes on the line after `anchor`, not at the end."""
     if key in doc or anchor not in doc:
         doc[key] = value
@@ -186,8 +186,10 @@ def set_after(doc: TOMLDocument, anchor: str, key: str, value: str) -> None:
         doc._insert_after(anchor, key, value)  # tomlkit has no public "insert after"
 
 
-def publish_issue(path: Path) -> Issue:
-    """Set status = "published" and store the articles' content hash, keeping comments."""
+def publish_issue(path: Path, number: int | None = None) -> Issue:
+    """Set status = "published" and store the articles' content hash, keeping comments.
+
+    The issue's number is stored too: a back-dated issue added later must not renumber it."""
 
     def change(text: str, doc: TOMLDocument) -> tuple[str, Issue]:
         refuse_published(doc, path, "publish it again")
@@ -198,6 +200,8 @@ def publish_issue(path: Path) -> Issue:
             )
         doc["status"] = "published"
         set_after(doc, "status", "content_hash", articles_hash(issue.articles))
+        if number is not None and "number" not in doc:
+            set_after(doc, "content_hash", "number", number)
         return tomlkit.dumps(doc), issue
 
     return update_issue_file(path, change)
@@ -250,4 +254,6 @@ def publish(root: Path, issue_id: str) -> tuple[Issue, list[Problem]]:
     problems = run_checks(workspace)
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
-    return publish_issue(path), problems
+    from publisher.selection import issue_number
+
+    return publish_issue(path, issue_number(workspace, workspace.issue(issue_id))), problems

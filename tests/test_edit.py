@@ -103,7 +103,9 @@ def test_publish_keeps_comments_and_stores_the_hash(example: Path) -> None:
     assert comments(after) == comments(before)
     old, new = tomllib.loads(before), tomllib.loads(after)
     assert new.pop("status") == "published" and old.pop("status") == "draft"
-    assert new.pop("content_hash") == articles_hash(load_workspace(example).issue(DRAFT).articles)
+    workspace = load_workspace(example)
+    assert new.pop("content_hash") == articles_hash(workspace.issue(DRAFT).articles)
+    assert new.pop("number") == [i.id for i in workspace.issues].index(DRAFT) + 1
     assert new == old  # nothing else changed
 
 
