@@ -212,13 +212,12 @@ def import_(
     result = import_into(root, source, into, options)
     verb = "Would add" if dry_run else "Added"
     count = f"{len(result.added)} article{'s' * (len(result.added) != 1)}"
-    out.print(f"{verb} {count} to issues/{into}.toml", markup=False)
-    for article in result.added:
-        out.print(f"  + {article.id}: {article.title}", markup=False)
+    lines = [f"{verb} {count} to issues/{into}.toml"]
+    lines += [f"  + {article.id}: {article.title}" for article in result.added]
     if result.skipped:
-        out.print(f"Skipped {len(result.skipped)}:")
-    for where, reason in result.skipped:
-        out.print(f"  - {where}: {reason}", markup=False)
+        lines.append(f"Skipped {len(result.skipped)}:")
+    lines += [f"  - {where}: {reason}" for where, reason in result.skipped]
+    out.print("\n".join(lines), markup=False)  # one call: a 700-item report prints at once
     for note in result.notes:
         err.print(f"note: {note}", markup=False)
 

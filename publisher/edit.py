@@ -23,7 +23,6 @@ except ImportError:  # Windows: the re-read before writing is the only guard
 from publisher.errors import Problem, RecordError, UsageError
 from publisher.output import write_atomic
 from publisher.records import SLUG_RE, Article, Issue, slugify
-from publisher.theme import builtin_templates
 from publisher.validate import issue_problems
 from publisher.workspace import parse_toml
 
@@ -227,6 +226,8 @@ def new_issue(root: Path, issue_id: str, day: date, title: str, templates: Path)
         raise UsageError(Problem(label, f"'{issue_id}' is not a valid issue id", hint=hint))
     path = root / "issues" / f"{issue_id}.toml"
     own = templates / "init" / "new_issue.toml"
+    from publisher.theme import builtin_templates  # here: Jinja need not load for `import`
+
     template = own if own.is_file() else builtin_templates() / "init" / "new_issue.toml"
     text = new_issue_text(template, issue_id, day, title)
     as_issue(parse(text, path).unwrap(), path)
