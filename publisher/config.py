@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -219,10 +218,3 @@ class Config(BaseSettings):
         # The environment wins over the file (init = the parsed config.toml).
         return (env_settings, init_settings)
 
-
-def config_from_dict(data: dict[str, Any]) -> Config:
-    return Config(**data)
-
-
-def output_dir(config: Config, root: Path) -> Path:
-    return root / config.build.output

@@ -207,13 +207,6 @@ def select_section(section: Section, issue: Issue, archive: Iterable[Entry]) -> 
     return SectionIndex([section], archive).select(section, issue)
 
 
-def select_sections(
-    sections: Sequence[Section], issue: Issue, archive: Iterable[Entry]
-) -> tuple[SectionPicks, ...]:
-    index = SectionIndex(sections, archive)
-    return tuple(index.select(s, issue) for s in sections)
-
-
 def pin_problems(sections: Sequence[Section], archive: Sequence[Entry]) -> Iterator[Problem]:
     """Pins must name a section and an article of the issue or of an earlier published one."""
     known = {a.id: i for i, a in archive}

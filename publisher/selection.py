@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 from publisher.config import Config
-from publisher.records import Article, Issue
+from publisher.records import Issue
 from publisher.related import RelatedIndex, RelatedPick
 from publisher.rules import SectionIndex, SectionPicks
 from publisher.workspace import Workspace
@@ -32,27 +31,9 @@ class IssueView:
 
         return self.issue.preheader or first_sentence(self.issue.intro or self.issue.title)
 
-    @cached_property
-    def shown_articles(self) -> tuple[Article, ...]:
-        """Every article the issue shows, in order: its own, then the sections' picks."""
-        seen: dict[str, Article] = {a.id: a for a in self.issue.articles}
-        for picks in self.sections:
-            for article in picks.articles:
-                seen.setdefault(article.id, article)
-        return tuple(seen.values())
-
 
 def issue_url(config: Config, issue_id: str) -> str:
     return f"{config.newsletter.url}issues/{issue_id}/"
-
-
-def candidate_archive(workspace: Workspace, issue: Issue) -> list[tuple[Issue, Article]]:
-    """What rules may look at for an issue: published issues up to it, and the issue itself."""
-    return [
-        (i, a)
-        for i, a in workspace.articles
-        if i.id == issue.id or (i.is_published and i.sort_key <= issue.sort_key)
-    ]
 
 
 def issue_number(workspace: Workspace, issue: Issue) -> int:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from publisher.errors import Problem
 from publisher.theme import builtin_templates
-from publisher.workspace import CONFIG_FILE, ISSUES_DIR, load_config
+from publisher.validate import CONFIG_FILE
+from publisher.workspace import ISSUES_DIR, load_config
 
 STAMP_FILE = ".cache/build.json"
 PACKAGES = ("publisher", "jinja2", "premailer", "cssutils", "lxml", "nh3", "markdown-it-py", "feedgen")

@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from publisher.config import Config
 from publisher.errors import Problem
 from publisher.records import Article, Image, Issue
 
-CONFIG_FILE = "config.toml"
+CONFIG_FILE = "config.toml"  # the one name of the settings file
 SECRET_KEYS = {("email", "smtp_password")}
 
 
@@ -109,8 +110,6 @@ def _article_label(data: dict[str, Any], index: int) -> str:
 
 def config_problems(data: dict[str, Any], exc: ValidationError | None = None) -> list[Problem]:
     """Problems in config.toml: secrets in the file, and every validation error."""
-    from publisher.config import Config
-
     problems = [
         Problem(
             file=CONFIG_FILE,

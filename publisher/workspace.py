@@ -14,9 +14,8 @@ from pydantic import ValidationError
 from publisher.config import Config
 from publisher.errors import ConfigError, Problem, RecordError
 from publisher.records import SLUG_RE, Article, Issue, slugify
-from publisher.validate import archive_problems, config_problems, issue_problems
+from publisher.validate import CONFIG_FILE, archive_problems, config_problems, issue_problems
 
-CONFIG_FILE = "config.toml"
 ISSUES_DIR = "issues"
 
 
