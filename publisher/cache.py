@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from contextlib import suppress
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -99,12 +100,15 @@ class IssueCache:
         folder = self.root / issue_id
         tmp = folder / f".{key}.{os.getpid()}.tmp"
         try:
+            if folder.is_file() or folder.is_symlink():
+                folder.unlink()  # not an entry folder: whatever it is, it is the cache's
             folder.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(_encode(key, files))
             os.replace(tmp, folder / key)
             _keep_newest(folder, key)
         except OSError:
-            tmp.unlink(missing_ok=True)
+            with suppress(OSError):
+                tmp.unlink(missing_ok=True)
             return False
         return True
 

@@ -68,14 +68,15 @@ def refuse_editors_files(root: Path, config: Config, target: Target) -> None:
         workspace / ".git": ".git",
     }
     hint = f"build into a folder of its own: {_suggestion(target)}"
-    for path in {target.path, target.path.resolve()}:
+    for path in dict.fromkeys([target.path, target.path.resolve()]):
+        shown = f"'{target.shown}'" + (f" (a link to '{path}')" if path != target.path else "")
         for guard, what in guarded.items():
             if path == guard:
-                raise target.refuse(f"'{target.shown}' is {what}: a build would replace it", hint)
+                raise target.refuse(f"{shown} is {what}: a build would replace it", hint)
             if guard.is_relative_to(path):
-                raise target.refuse(f"'{target.shown}' holds {what}: a build could replace it", hint)
+                raise target.refuse(f"{shown} holds {what}: a build could replace it", hint)
             if guard != workspace and path.is_relative_to(guard):
-                raise target.refuse(f"'{target.shown}' lies inside {what}", hint)
+                raise target.refuse(f"{shown} lies inside {what}", hint)
 
 
 def _suggestion(target: Target) -> str:
