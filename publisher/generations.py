@@ -151,7 +151,8 @@ def explain_os_error(exc: OSError, layout: Layout, stage: str) -> tuple[str, str
     """(message, hint) for a failed write: which folder, why, and that nothing was lost."""
     where = f"'{exc.filename}'" if exc.filename else f"'{layout.home}'"
     reason = exc.strerror or str(exc)
-    intact = "nothing was changed" if stage == "prepare" else "the previous build is intact"
+    previous = stage == "write" or os.path.lexists(layout.output)
+    intact = "the previous build is intact" if previous else "nothing was changed"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return (f"the disk is full ({reason}) writing {where}; {intact}",
                 f"free some space on the disk of '{layout.output.parent}' and build again")

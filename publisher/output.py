@@ -3,6 +3,7 @@ beside the last one, unchanged files hard-linked from it (write_generation)."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import shutil
@@ -33,7 +34,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def write_generation(folder: Path, files: Mapping[str, bytes], previous: Path | None) -> list[str]:
     """Fill the new, empty folder with `files`: a file with the same bytes in `previous` is
-    hard-linked (not rewritten), the others written and fsynced. Returns the paths written."""
+    hard-linked (not rewritten), the others written, then synced to disk. Returns the paths written."""
     written = []
     for rel, data in sorted(files.items()):
         target = folder / rel
@@ -42,7 +43,30 @@ def write_generation(folder: Path, files: Mapping[str, bytes], previous: Path | 
             continue
         _write_new(target, data)
         written.append(rel)
+    make_durable(folder, written)
     return written
+
+
+def make_durable(folder: Path, written: list[str]) -> None:
+    """On disk before the generation goes public: one syncfs(2) for the whole filesystem,
+    far quicker than an fsync per file (which is the fallback where there is no syncfs)."""
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (AttributeError, OSError):
+        syncfs = None
+    if syncfs is not None:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for rel in written:
+        fd = os.open(folder / rel, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def carry(folder: Path, previous: Path, paths: Iterable[str]) -> None:
@@ -80,5 +104,3 @@ def _write_new(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as handle:
         os.fchmod(handle.fileno(), 0o644)  # whatever the umask: a web server must read it
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())

@@ -43,3 +43,15 @@ def retitle(root: Path, title: str) -> None:
     doc = tomlkit.parse(config.read_text())
     doc["newsletter"]["title"] = title  # type: ignore[index]
     config.write_text(tomlkit.dumps(doc))
+
+
+def reword(root: Path, every: int, words: str) -> list[str]:
+    """Set the intro of every `every`-th issue: their pages, emails and the feeds change."""
+    changed = []
+    for n, path in enumerate(sorted((root / "issues").glob("*.toml"))):
+        if n % every == 0:
+            doc = tomlkit.parse(path.read_text())
+            doc["intro"] = f"{words} ({path.stem})."
+            path.write_text(tomlkit.dumps(doc))
+            changed.append(path.stem)
+    return changed
