@@ -135,7 +135,10 @@ class Site:
         except BaseException:
             if self.layout.current() != number:
                 shutil.rmtree(self.layout.folder(number), ignore_errors=True)
-                self.layout.manifest(number).unlink(missing_ok=True)
+                with suppress(OSError):
+                    self.layout.manifest(number).unlink(missing_ok=True)
+                    if (self.layout.home / NEXT_LINK).is_symlink():
+                        (self.layout.home / NEXT_LINK).unlink()
             raise
 
     @contextmanager
@@ -149,15 +152,15 @@ class Site:
 
 def explain_os_error(exc: OSError, layout: Layout, stage: str) -> tuple[str, str]:
     """(message, hint) for a failed write: which folder, why, and that nothing was lost."""
-    where = f"'{exc.filename}'" if exc.filename else f"'{layout.home}'"
+    path = Path(os.fsdecode(exc.filename2 or exc.filename or layout.home))  # a rename's target
     reason = exc.strerror or str(exc)
     previous = stage == "write" or os.path.lexists(layout.output)
     intact = "the previous build is intact" if previous else "nothing was changed"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (f"the disk is full ({reason}) writing {where}; {intact}",
+        return (f"the disk is full ({reason}) writing '{path}'; {intact}",
                 f"free some space on the disk of '{layout.output.parent}' and build again")
-    return (f"cannot write {where} ({reason}); {intact}",
-            f"build into a folder you can write, on a writable disk; not '{layout.output}'")
+    return (f"cannot build into '{layout.output}': cannot write '{path}' ({reason}); {intact}",
+            f"make '{path.parent}' writable, or build elsewhere with --out DIR")
 
 
 def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:

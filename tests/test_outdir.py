@@ -213,19 +213,3 @@ def test_unchanged_files_are_linked_not_rewritten_and_old_generations_go(
     before, current = previous
     assert (before / "issues/2024-11/email.eml").stat().st_ino == (current / "issues/2024-11/email.eml").stat().st_ino
     assert (before / "issues/2024-16/email.eml").read_bytes() != (current / "issues/2024-16/email.eml").read_bytes()
-
-
-def test_a_read_only_build_folder_is_never_written_into(built: Path, tmp_path: Path) -> None:
-    ws = workspace_copy(built, tmp_path)
-    old = (ws / "build").resolve()
-    before = public_tree(ws / "build")
-    for folder, _, files in os.walk(old):
-        for name in files:
-            os.chmod(Path(folder) / name, 0o444)
-        os.chmod(folder, 0o555)
-    issue = ws / "issues/2024-16.toml"
-    issue.write_text(issue.read_text().replace('intro = """\n', 'intro = """\nCorrected. ', 1))
-    result = run_build(ws)  # a new generation beside it; the read-only one is left as it was
-    assert result.returncode == 0, result.stderr
-    assert public_tree(old) == before and (ws / "build").resolve() != old
-    assert "Corrected." in (ws / "build/issues/2024-16/index.html").read_text()
