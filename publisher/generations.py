@@ -24,7 +24,15 @@ from pathlib import Path
 from publisher.errors import BuildError
 from publisher.lock import exclusive
 from publisher.manifest import Manifest, stat_of
-from publisher.outdir import Previous, Target, inspect, others_files, refuse_conflicts
+from publisher.outdir import (
+    Previous,
+    Target,
+    generation_of,
+    home_of,
+    inspect,
+    others_files,
+    refuse_conflicts,
+)
 from publisher.output import carry, write_generation
 
 NEXT_LINK = "next.link"  # the new symlink, before it is renamed over the output
@@ -36,7 +44,7 @@ class Layout:
 
     @property
     def home(self) -> Path:
-        return self.output.parent / f".{self.output.name}.generations"
+        return home_of(self.output)
 
     @property
     def cache(self) -> Path:
@@ -50,13 +58,7 @@ class Layout:
 
     def current(self) -> int | None:
         """The generation the output links to, if it is a link of ours."""
-        try:
-            text = os.readlink(self.output)
-        except OSError:
-            return None
-        prefix = self.home.name + "/"
-        number = text.removeprefix(prefix) if text.startswith(prefix) else ""
-        return int(number) if number.isdigit() else None
+        return generation_of(self.output)
 
     def numbers(self) -> list[int]:
         try:

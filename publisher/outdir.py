@@ -17,6 +17,7 @@ from publisher.errors import BuildError, Problem
 from publisher.manifest import Manifest, Stat, legacy_files
 
 ENV_OUTPUT = "PUBLISHER_BUILD__OUTPUT"
+HOME_SUFFIX = ".generations"
 LEGACY_MARKERS = (".cache/build.json", ".cache/issues")  # what builds before generations left
 Kind = Literal["missing", "ours", "empty", "legacy"]
 
@@ -77,6 +78,37 @@ def refuse_editors_files(root: Path, config: Config, target: Target) -> None:
                 raise target.refuse(f"{shown} holds {what}: a build could replace it", hint)
             if guard != workspace and path.is_relative_to(guard):
                 raise target.refuse(f"{shown} lies inside {what}", hint)
+
+
+def refuse_nested(target: Target) -> None:
+    """A folder inside another build (its public tree, or its generations)."""
+    for parent in target.path.parents:
+        if generation_of(parent) is not None or _is_home(parent):
+            raise target.refuse(
+                f"'{target.shown}' lies inside '{parent}', which publisher builds into",
+                f"build into a folder of its own: {_suggestion(target)}",
+            )
+
+
+def _is_home(folder: Path) -> bool:
+    name = folder.name
+    return name.startswith(".") and name.endswith(HOME_SUFFIX) and (folder / "lock").is_file()
+
+
+def home_of(output: Path) -> Path:
+    """The hidden folder beside the output that holds its generations."""
+    return output.parent / f".{output.name}{HOME_SUFFIX}"
+
+
+def generation_of(output: Path) -> int | None:
+    """The generation the output links to, if it is one of publisher's links."""
+    try:
+        text = os.readlink(output)
+    except OSError:
+        return None
+    prefix = home_of(output).name + "/"
+    number = text.removeprefix(prefix) if text.startswith(prefix) else ""
+    return int(number) if number.isdigit() else None
 
 
 def _suggestion(target: Target) -> str:

@@ -78,6 +78,8 @@ REFUSED: dict[str, tuple[list[str], dict[str, str], Setup, list[str]]] = {
     "PUBLISHER_BUILD__OUTPUT=/proc/nope": ([], {"PUBLISHER_BUILD__OUTPUT": "/proc/nope"}, nothing, ["PUBLISHER_BUILD__OUTPUT", "/proc", "nothing was changed"]),
     "build/ is a file": ([], {}, build_is_a_file, ["config.toml", "field 'output'", "'build' is a file"]),
     "build/issues/<id> is a file": ([], {}, issue_folder_is_a_file, ["'build/issues/2024-16'", "did not make", "writes a folder"]),
+    "--out inside build/": (["--out", "build/site"], {}, nothing, ["--out", "'build/site'", "which publisher builds into"]),
+    "--out inside the generations": (["--out", ".build.generations/site"], {}, nothing, ["--out", "which publisher builds into"]),
     "build/ links elsewhere": ([], {}, foreign_link, ["'build'", "symbolic link publisher did not make"]),
 }
 
