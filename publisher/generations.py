@@ -119,7 +119,8 @@ class Site:
         written = write_generation(folder, files, previous.folder)
         ours = [rel for rel in previous.files if rel not in files] if partial else []
         if previous.folder is not None:
-            carry(folder, previous.folder, [rel for rel in [*ours, *others] if rel not in files])
+            ours = carry(folder, previous.folder, ours)
+            carry(folder, previous.folder, [rel for rel in others if rel not in files])
         record.files = {rel: stat_of(folder / rel) for rel in sorted([*files, *ours])}
         record.write(self.layout.manifest(number))
         return written

@@ -125,7 +125,7 @@ def inspect(target: Target, home: Path, current: int | None) -> Previous:
     if path.is_symlink():
         return _ours(target, home, current)
     if not path.exists():
-        return Previous("missing")
+        return _unlinked(home)
     if not path.is_dir():
         raise target.refuse(
             f"'{target.shown}' is {_kind(path)}, not a folder publisher made",
@@ -155,6 +155,19 @@ def _ours(target: Target, home: Path, current: int | None) -> Previous:
     # Without its manifest (deleted by hand), every file of our own generation counts as ours.
     files = manifest.files if manifest else {rel: [0, 0] for rel in entries(folder)}
     return Previous("ours", folder, current, files)
+
+
+def _unlinked(home: Path) -> Previous:
+    """No output, but maybe generations (its link was removed by hand): the newest complete
+    one is the previous build, so files in it that publisher did not make are kept."""
+    try:
+        numbers = sorted((int(p.name) for p in home.iterdir() if p.name.isdigit()), reverse=True)
+    except OSError:
+        return Previous("missing")
+    for number in numbers:
+        if (manifest := Manifest.read(home / f"{number}.json")) is not None:
+            return Previous("missing", home / str(number), number, manifest.files)
+    return Previous("missing")
 
 
 def _kind(path: Path) -> str:

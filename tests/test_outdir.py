@@ -185,6 +185,8 @@ def test_files_publisher_did_not_make_are_kept_and_its_own_stale_ones_pruned(
     assert os.readlink(ws / "build/media/latest") == "logo.png"
     ours = {rel: data for rel, data in tree.items() if not rel.startswith(("robots", "media/"))}
     assert ours == public_tree(built / "build")
+    (ws / "build").unlink()  # the link removed by hand: the generation, and these files, remain
+    assert run_build(ws).returncode == 0 and public_tree(ws / "build") == tree
 
 
 def test_a_partial_build_keeps_every_other_issue(built: Path, tmp_path: Path) -> None:
