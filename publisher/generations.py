@@ -162,8 +162,10 @@ def explain_os_error(exc: OSError, layout: Layout, stage: str) -> tuple[str, str
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return (f"the disk is full ({reason}) writing '{path}'; {intact}",
                 f"free some space on the disk of '{layout.output.parent}' and build again")
-    return (f"cannot build into '{layout.output}': cannot write '{path}' ({reason}); {intact}",
-            f"make '{path.parent}' writable, or build elsewhere with --out DIR")
+    message = f"cannot build into '{layout.output}': cannot write '{path}' ({reason}); {intact}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return message, f"make '{path.parent}' writable, or build elsewhere with --out DIR"
+    return message, "build into another folder with --out DIR"
 
 
 def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:

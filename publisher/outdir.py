@@ -60,16 +60,16 @@ def output_target(root: Path, config: Config, out: Path | None) -> Target:
 
 def refuse_editors_files(root: Path, config: Config, target: Target) -> None:
     """The workspace, or a folder holding or inside its issues/, templates/, config.toml, .git."""
-    workspace = root.resolve()
+    workspace = Path(os.path.realpath(root))  # realpath: a loop of links is not an exception
     guarded = {
         workspace: "the workspace folder (config.toml, issues/, templates/)",
         workspace / "issues": "issues/, the editor's issues",
-        (workspace / config.build.templates).resolve(): "the templates folder",
+        Path(os.path.realpath(workspace / config.build.templates)): "the templates folder",
         workspace / "config.toml": "config.toml",
         workspace / ".git": ".git",
     }
     hint = f"build into a folder of its own: {_suggestion(target)}"
-    for path in dict.fromkeys([target.path, target.path.resolve()]):
+    for path in dict.fromkeys([target.path, Path(os.path.realpath(target.path))]):
         shown = f"'{target.shown}'" + (f" (a link to '{path}')" if path != target.path else "")
         for guard, what in guarded.items():
             if path == guard:
@@ -176,7 +176,7 @@ def _kind(path: Path) -> str:
         return "a file"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
-    return "not a regular folder"
+    return "a special file (a pipe or a socket)"
 
 
 def entries(folder: Path) -> list[str]:
