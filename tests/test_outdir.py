@@ -59,6 +59,18 @@ def foreign_link(ws: Path) -> None:
     (ws / "build").symlink_to(ws.parent / "elsewhere")
 
 
+def link_loop(ws: Path) -> None:
+    (ws / "loop").symlink_to("loop")
+
+
+def a_pipe(ws: Path) -> None:
+    os.mkfifo(ws / "pipe")
+
+
+def a_file(ws: Path) -> None:
+    (ws / "notes.txt").write_text("notes")
+
+
 def nothing(ws: Path) -> None:
     pass
 
@@ -80,6 +92,11 @@ REFUSED: dict[str, tuple[list[str], dict[str, str], Setup, list[str]]] = {
     "build/issues/<id> is a file": ([], {}, issue_folder_is_a_file, ["'build/issues/2024-16'", "did not make", "writes a folder"]),
     "--out inside build/": (["--out", "build/site"], {}, nothing, ["--out", "'build/site'", "which publisher builds into"]),
     "--out inside the generations": (["--out", ".build.generations/site"], {}, nothing, ["--out", "which publisher builds into"]),
+    "a loop of links": (["--out", "loop"], {}, link_loop, ["--out", "'loop'", "symbolic link"]),
+    "inside a loop of links": (["--out", "loop/site"], {}, link_loop, ["--out", "loop/.site.generations", "symbolic links"]),
+    "a pipe": (["--out", "pipe"], {}, a_pipe, ["--out", "'pipe'", "a special file"]),
+    "inside a file": (["--out", "notes.txt/site"], {}, a_file, ["--out", "notes.txt", "Not a directory", "nothing was changed"]),
+    "a name too long": (["--out", "n" * 250], {}, nothing, ["--out", "File name too long"]),
     "build/ links elsewhere": ([], {}, foreign_link, ["'build'", "symbolic link publisher did not make"]),
 }
 
