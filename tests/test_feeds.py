@@ -23,8 +23,7 @@ from publisher.errors import ConfigError
 from publisher.workspace import load_workspace
 from tests.conftest import run_cli
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-ATOM_RNG = SHARED / "schemas" / "atom.trang.rng"
+ATOM_RNG = Path(__file__).resolve().parent / "data" / "atom.trang.rng"  # RFC 4287 appendix B
 A = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
 BASE = "https://news.example.org/"
