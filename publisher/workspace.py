@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from functools import cached_property
@@ -10,7 +11,9 @@ from typing import Any
 
 import rtoml
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
+from publisher import environment
 from publisher.config import Config
 from publisher.errors import ConfigError, Problem, RecordError
 from publisher.records import SLUG_RE, Article, Issue, slugify
@@ -107,12 +110,15 @@ def load_config(root: Path) -> Config:
         data = read_toml(path, CONFIG_FILE)
     except RecordError as exc:
         raise ConfigError(exc.problems) from exc
-    if problems := config_problems(data):
+    if problems := config_problems(data) + environment.problems(Config, os.environ):
         raise ConfigError(problems)
     try:
         return Config(**data)
     except ValidationError as exc:
         raise ConfigError(config_problems(data, exc)) from exc
+    except SettingsError as exc:  # a PUBLISHER_ value pydantic-settings cannot parse
+        problem = Problem("environment", str(exc), hint="check the PUBLISHER_ variables")
+        raise ConfigError(problem) from exc
 
 
 def load_issue(path: Path, label: str) -> tuple[Issue | None, list[Problem]]:
