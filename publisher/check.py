@@ -26,7 +26,15 @@ def check_rules(workspace: Workspace) -> Iterable[Problem]:
     yield from empty_section_problems(config.sections, archive)
 
 
-CHECKS: list[Check] = [check_records, check_rules]
+def check_templates(workspace: Workspace) -> Iterable[Problem]:
+    """Every template UTF-8, parsable, and never including itself, before anything renders."""
+    from publisher.theme import make_environment
+    from publisher.theme_check import template_problems
+
+    yield from template_problems(make_environment(workspace.root / workspace.config.build.templates))
+
+
+CHECKS: list[Check] = [check_records, check_rules, check_templates]
 
 
 def run_checks(workspace: Workspace, skip: Collection[Check] = ()) -> list[Problem]:
@@ -161,8 +169,8 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     from publisher.render import Theme, render_issues
     from publisher.selection import select_all
 
-    if any(check_subject(workspace)):
-        return  # no email can be built; check_subject says why
+    if any(check_subject(workspace)) or any(check_templates(workspace)):
+        return  # no email can be built; check_subject or check_templates says why
     config = workspace.config
     views = select_all(workspace, [i for i in workspace.issues if i.articles])
     theme = Theme(workspace.root / config.build.templates, dict(config.email.utm))

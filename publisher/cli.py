@@ -299,3 +299,23 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # the last safety net: a bug, never the user's input
+        internal_error(exc)
+
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
+
+
+def internal_error(exc: BaseException) -> None:
+    """One line: what was being done and where the full report is; exit 70."""
+    from publisher.crash import save_report
+
+    command = "publisher " + next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    saved = save_report(exc, command.strip())
+    where = f"full report saved to {saved}" if saved else "no report could be saved"
+    err.print(
+        f"internal error while running '{command.strip()}' ({type(exc).__name__}); {where}."
+        " Please report it; your files were not changed by the failure itself.",
+        markup=False,
+    )
+    sys.exit(INTERNAL_ERROR)

@@ -113,7 +113,8 @@ def one_line(value: str) -> str:
 
 
 def strip_control(value: str) -> str:
-    return CONTROL_CHARS_RE.sub("", value)
+    # Stripped again afterwards: the ends may be whitespace that a control character hid.
+    return CONTROL_CHARS_RE.sub("", value).strip()
 
 
 def check_day(value: date) -> date:
