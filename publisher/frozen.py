@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
+import tomlkit
 from pydantic import BaseModel, ConfigDict
 
 from publisher.errors import Problem
@@ -56,6 +57,15 @@ def articles_hash(articles: Iterable[Article]) -> str:
     data = [a.model_dump(mode="json") for a in articles]
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def with_entry(text: str, issue: Issue, number: int) -> str:
+    """The registry's text with the issue's entry set (tomlkit: its comments are kept)."""
+    doc = tomlkit.parse(text or REGISTRY_HEADER)
+    entry = tomlkit.table()
+    entry.update({"number": number, "date": issue.date, "content_hash": issue.content_hash})
+    doc[issue.id] = entry
+    return tomlkit.dumps(doc)
 
 
 def parse_registry(data: Mapping[str, Any]) -> tuple[dict[str, PublishedEntry], list[Problem]]:

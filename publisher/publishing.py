@@ -11,11 +11,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import tomlkit
-
 from publisher.edit import amend_issue, folder_lock, issue_label, parse, publish_issue, read_text
 from publisher.errors import Problem, RecordError, UsageError
-from publisher.frozen import REGISTRY, REGISTRY_HEADER, articles_hash, issue_hash
+from publisher.frozen import REGISTRY, articles_hash, issue_hash, with_entry
 from publisher.output import write_atomic
 from publisher.records import Issue
 
@@ -86,9 +84,5 @@ def record(root: Path, issue: Issue, number: int) -> None:
     """Set the issue's entry in issues/.published.toml, keeping the file's comments."""
     path = root / "issues" / REGISTRY
     with folder_lock(path.parent):
-        text = path.read_text(encoding="utf-8") if path.exists() else REGISTRY_HEADER
-        doc = tomlkit.parse(text)
-        entry = tomlkit.table()
-        entry.update({"number": number, "date": issue.date, "content_hash": issue.content_hash})
-        doc[issue.id] = entry
-        write_atomic(path, tomlkit.dumps(doc).encode("utf-8"))
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        write_atomic(path, with_entry(text, issue, number).encode("utf-8"))

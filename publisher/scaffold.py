@@ -6,7 +6,12 @@ import os
 from datetime import date
 from pathlib import Path
 
+import tomlkit
+
+from publisher.edit import set_after
 from publisher.errors import Problem, UsageError
+from publisher.frozen import REGISTRY, issue_hash, with_entry
+from publisher.records import Issue
 from publisher.theme import builtin_templates
 
 
@@ -22,7 +27,12 @@ def create_workspace(directory: Path, today: date | None = None) -> list[Path]:
     config = directory / "config.toml"
     issue = directory / "issues" / f"{iso_week_id(today)}.toml"
     issue_text = (init / "issue.toml").read_text().replace("{{DATE}}", today.isoformat())
-    files = {config: (init / "config.toml").read_bytes(), issue: issue_text.encode()}
+    issue_text, registry_text = frozen_example(issue_text, issue.stem)
+    files = {
+        config: (init / "config.toml").read_bytes(),
+        issue: issue_text.encode(),
+        issue.parent / REGISTRY: registry_text.encode(),
+    }
     if existing := [path for path in files if path.exists()]:
         raise UsageError(
             Problem(
@@ -34,6 +44,16 @@ def create_workspace(directory: Path, today: date | None = None) -> list[Path]:
     for path, data in files.items():
         create_exclusively(path, data)
     return list(files)
+
+
+def frozen_example(text: str, issue_id: str) -> tuple[str, str]:
+    """The example issue as `publish` leaves it (hash and number), and the registry entry."""
+    doc = tomlkit.parse(text)
+    set_after(doc, "status", "content_hash", "")
+    set_after(doc, "content_hash", "number", 1)
+    doc["content_hash"] = issue_hash(Issue(id=issue_id, **doc.unwrap()))
+    issue = Issue(id=issue_id, **doc.unwrap())
+    return tomlkit.dumps(doc), with_entry("", issue, 1)
 
 
 def create_exclusively(path: Path, data: bytes) -> None:
