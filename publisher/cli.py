@@ -327,7 +327,7 @@ def internal_error(exc: BaseException) -> None:
     where = f"full report saved to {saved}" if saved else "no report could be saved"
     err.print(
         f"internal error while running '{command.strip()}' ({type(exc).__name__}); {where}."
-        " Please report it; your files were not changed by the failure itself.",
+        " Please report it.",
         markup=False,
     )
     sys.exit(INTERNAL_ERROR)
