@@ -38,7 +38,7 @@ def test_tricky_but_valid_names_give_one_from_address(example: Path) -> None:
     assert sender.display_name.startswith('Caucasus, "Central" Asia — Weekly <Bcc: x')
     assert len(msg["To"].addresses) == 1 and len(msg["Reply-To"].addresses) == 1
     assert not msg.defects and not any(h.defects for h in (msg["From"], msg["To"]))
-    assert {k.lower() for k in msg.keys()} & {"bcc", "cc", "sender"} == set()
+    assert {k.lower() for k in msg} & {"bcc", "cc", "sender"} == set()
     targets = [t.strip().strip("<>") for t in str(msg["List-Unsubscribe"]).split(",")]
     assert targets == ["mailto:leave%2Bme@commonspace.example?subject=unsubscribe",
                        "https://weekly.commonspace.example/unsubscribe"]  # fmt: skip
