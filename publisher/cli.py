@@ -84,7 +84,8 @@ def build(
     from publisher.build import build as run_build
 
     result = run_build(
-        root, issues or [], out_dir, drafts, lambda v: progress(list(v), "Rendering issues")
+        root, issues or [], out_dir, drafts, lambda v: progress(list(v), "Rendering issues"),
+        on_wait=lambda where: err.print(f"waiting: another build is writing {where}"),
     )
     report(result.warnings)
     where = result.output

@@ -81,7 +81,7 @@ def write_workspace(
     (root / "config.toml").write_text(tomlkit.dumps(config), encoding="utf-8")
     folder = root / "issues"
     folder.mkdir(exist_ok=True)
-    for old in folder.glob("*.toml"):
+    for old in folder.glob("[!.]*.toml"):
         old.unlink()
     for issue_id, record in issues.items():
         (folder / f"{issue_id}.toml").write_text(tomlkit.dumps(record), encoding="utf-8")
@@ -94,7 +94,7 @@ def some_issues(count: int) -> dict[str, dict[str, Any]]:
 
 def feeds_of(root: Path, out: Path | None = None) -> dict[str, bytes]:
     """The feed files of a build; one issue's email is rendered, as feeds cover every issue."""
-    first = sorted((root / "issues").glob("*.toml"))[0].stem
+    first = sorted((root / "issues").glob("[!.]*.toml"))[0].stem
     result = build(root, ids=[first], out=out or root / "build")
     return {k: v for k, v in result.files.items() if k.endswith(("atom.xml", "feed.xml"))}
 
