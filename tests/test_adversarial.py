@@ -273,7 +273,7 @@ def built_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def judge(case: Case, base: Path, scratch: Path) -> list[str]:
     """Run the case's commands on a fresh copy; the reasons it fails, if any."""
-    root = shutil.copytree(base, scratch / "ws")
+    root = shutil.copytree(base, scratch / "ws", symlinks=True)  # build/ is a relative link
     case.edit(root)
     before = tree_bytes(root)
     failures = []
