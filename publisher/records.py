@@ -155,8 +155,8 @@ class Image(Record):
     url: HttpUrl
     alt: Annotated[str, AfterValidator(one_line)] = ""
     credit: Annotated[str, AfterValidator(one_line)] = ""
-    width: PositiveInt | None = None
-    height: PositiveInt | None = None
+    width: Annotated[PositiveInt, Field(le=10_000)] | None = None
+    height: Annotated[PositiveInt, Field(le=10_000)] | None = None
 
 
 class Article(Record):
@@ -170,7 +170,7 @@ class Article(Record):
     source: Annotated[str, AfterValidator(one_line)] = ""
     author: Annotated[str, AfterValidator(one_line)] = ""
     image: Image | None = None
-    popularity: NonNegativeInt | None = None
+    popularity: Annotated[NonNegativeInt, Field(le=2**63 - 1)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -195,7 +195,7 @@ class Issue(Record):
     updated: Day | None = None
     intro: Text = ""
     preheader: Annotated[str, AfterValidator(one_line)] = ""
-    number: PositiveInt | None = None
+    number: Annotated[PositiveInt, Field(le=1_000_000)] | None = None
     pin: dict[str, tuple[Slug, ...]] = Field(default_factory=dict)
     exclude: tuple[Slug, ...] = ()
     content_hash: str = ""

@@ -242,6 +242,40 @@ def template_cases() -> list[Case]:
 
 
 
+def write_file(name: str, data: bytes) -> Edit:
+    def edit(root: Path) -> None:
+        if data == b"/":
+            (root / name).mkdir()
+        else:
+            (root / name).write_bytes(data)
+
+    return edit
+
+
+NEW = "issues/2024-18.toml"
+FILES: list[tuple[str, bytes, str]] = [
+    (NEW, b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
+    (NEW, b"title = 'caf\xe9'\ndate = 2024-05-03\n", "cannot read"),
+    (NEW, b"/", "cannot read"), (NEW, b"title = 'x'\ndate = 2024-05-03\narticles = [1, 'a']\n", ""),
+    (NEW, b"title = 'x'\ndate = 2024-05-03\nnumber = 99999999999999999999999\n", "number"),
+    (NEW, b"title = 'x\ndate = 2024-05-03\n", "malformed TOML"),
+    ("issues/.published.toml", b"[2024-11\n", "malformed TOML"),
+    ("issues/.published.toml", b"[2024-11]\nnumber = 'x'\n", "not a valid entry"),
+    ("issues/.published.toml", b"[2030-01]\nnumber = 9\ndate = 2030-01-04\ncontent_hash = 'x'\n",
+     "the file is gone"),
+]  # fmt: skip
+
+
+def file_cases() -> list[Case]:
+    cases = [Case(f"{n}: {also or 'not an issue'}", write_file(n, data), n, also=also)
+             for n, data, also in FILES]  # fmt: skip
+    cases[-1].blame = "issues/2030-01.toml"  # the registry says it went out; its file is gone
+    cases.append(Case("config nested", lambda root: (root / "config.toml").write_text(
+        (root / "config.toml").read_text() + "\nx = " + "{a=" * 3000 + "1" + "}" * 3000 + "\n"),
+        "config.toml", also="nested too deeply"))  # fmt: skip
+    return cases
+
+
 def named_cases() -> list[Case]:
     """The examples issue 9 names, through check, build and explain."""
     return [
@@ -259,7 +293,8 @@ def named_cases() -> list[Case]:
     ]  # fmt: skip
 
 
-ALL_CASES = named_cases() + text_cases() + value_cases() + env_cases() + record_cases() + template_cases()
+ALL_CASES = (named_cases() + text_cases() + value_cases() + env_cases() + record_cases()
+             + template_cases() + file_cases())  # fmt: skip
 
 
 @pytest.fixture(scope="module")
