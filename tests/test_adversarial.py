@@ -178,6 +178,8 @@ def env_cases() -> list[Case]:
     cases = [Case(f"{n}={v!r}"[:60], nothing, n, f, env={n: v}) for n, v, f in ENV]
     for case in cases[:3]:
         case.commands = EVERYWHERE
+    for name, value in (("PUBLISHER_BUILD__OUTPUT", "/proc/nope"), ("PUBLISHER_BUILD__OUTPUT", ".")):
+        cases.append(Case(f"{name}={value}", nothing, name, env={name: value}, commands=(("build",),)))
     for n, section in enumerate(SECTIONS):
         value = ("oops", "{x", "[1, 2")[n % 3]
         name = f"PUBLISHER_{section.upper()}"
