@@ -316,19 +316,9 @@ def main() -> None:
         internal_error(exc)
 
 
-INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
-
-
 def internal_error(exc: BaseException) -> None:
     """One line: what was being done and where the full report is; exit 70."""
-    from publisher.crash import save_report
+    from publisher.crash import INTERNAL_ERROR, report_line
 
-    command = "publisher " + next((a for a in sys.argv[1:] if not a.startswith("-")), "")
-    saved = save_report(exc, command.strip())
-    where = f"full report saved to {saved}" if saved else "no report could be saved"
-    err.print(
-        f"internal error while running '{command.strip()}' ({type(exc).__name__}); {where}."
-        " Please report it; your files were not changed by the failure itself.",
-        markup=False,
-    )
+    err.print(report_line(exc, sys.argv[1:]), markup=False)
     sys.exit(INTERNAL_ERROR)

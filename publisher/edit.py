@@ -52,6 +52,8 @@ def parse(text: str, path: Path) -> TOMLDocument:
     except tomlkit.exceptions.ParseError as exc:
         problem = Problem(issue_label(path), f"malformed TOML: {exc}", line=exc.line)
         raise RecordError(problem) from exc
+    except RecursionError as exc:
+        raise RecordError(Problem(issue_label(path), "is nested too deeply to read")) from exc
 
 
 def as_issue(data: dict[str, Any], path: Path) -> Issue:

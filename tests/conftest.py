@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,11 +22,13 @@ class Run:
     stderr: str
 
 
-def run_cli(*args: str, cwd: Path) -> Run:
-    """Run `publisher ARGS` as a user would: a new process, real exit code and streams."""
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Run `publisher ARGS` as a user would: a new process, real exit code and streams;
+    `env` adds variables to this process's environment."""
     proc = subprocess.run(
         [sys.executable, "-m", "publisher", *args],
         cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **env} if env else None,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
