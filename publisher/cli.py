@@ -287,6 +287,13 @@ def list_(root: Root = Path(".")) -> None:
     out.print(f"{len(workspace.issues)} issues", markup=False)
 
 
+from publisher.delivery.commands import subscribers_app  # noqa: E402
+from publisher.serve.commands import serve  # noqa: E402
+
+app.add_typer(subscribers_app, name="subscribers")
+app.command()(serve)
+
+
 def main() -> None:
     try:
         app()
