@@ -16,6 +16,8 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port.")] = 8080,
     forwarded_allow_ips: Annotated[str, typer.Option(
         help="Proxies whose X-Forwarded-For names the client (for the rate limit); comma-separated.")] = "127.0.0.1",
+    db_attempts: Annotated[int, typer.Option(
+        min=1, help="Times to try reaching the database at start (waits grow to 10 s).")] = 30,
     root: Annotated[Path, typer.Option("--root", "-C", help="The workspace folder.", show_default=False)] = Path("."),
 ) -> None:
     """Serve subscribe, confirm and unsubscribe pages; needs PUBLISHER_SECRET in the environment.
@@ -30,7 +32,7 @@ def serve(
 
     secret = secret_from_env()  # refuse to start without it, before anything else
     config = load_config(root)
-    engine = open_with_retry(root, config, attempts=30, on_retry=lambda error, n: err.print(
+    engine = open_with_retry(root, config, attempts=db_attempts, on_retry=lambda error, n: err.print(
         f"waiting for the database (attempt {n}): {error}", markup=False))
     app = create_app(root, secret, engine)
     err.print(f"Serving the subscription endpoint on http://{host}:{port}/ ; Ctrl-C to stop", markup=False)
