@@ -61,11 +61,14 @@ def read_rows(path: Path) -> tuple[Format, Iterator[tuple[int, Entry]]]:
     """The export's format and its rows (line, entry); a malformed file raises RecordError."""
     label = str(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except OSError as error:
         raise RecordError(Problem(label, f"cannot read the file: {error.strerror}")) from error
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise RecordError(Problem(label, f"not UTF-8 (byte {error.start}): publisher reads {ENCODINGS}",
+        line = data[: error.start].count(b"\n") + 1
+        raise RecordError(Problem(label, f"not UTF-8 (byte {error.start}): publisher reads {ENCODINGS}", line=line,
                                   hint="export it again as UTF-8, or convert it, e.g. iconv -f latin1 -t utf-8")) from error
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
