@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +60,18 @@ class Endpoint:
     secret: bytes
     env: Environment
     limiter: RateLimit
+    rendered: dict[str, str] = field(default_factory=dict)
 
     def base(self, request: Request) -> str:
         return self.config.subscribers.endpoint or str(request.base_url)
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = self.env.get_template(f"serve/{name}.html").render(config=self.config, **context)
+        """A page of the theme; pages without context are rendered once."""
+        html = self.rendered.get(name) if not context else None
+        if html is None:
+            html = self.env.get_template(f"serve/{name}.html").render(config=self.config, **context)
+            if not context:
+                self.rendered[name] = html
         return HTMLResponse(html, status_code=status, headers=HEADERS)
 
     async def run(self, work: Callable[[], Any]) -> Any:
