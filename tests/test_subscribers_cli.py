@@ -127,7 +127,20 @@ def test_add_list_count_unsubscribe_history(ws: Path) -> None:
     listing = cli(ws, "list", "--status", "unsubscribed").stdout
     assert "Ana@example.org" in listing and "bo@example.org" not in listing and "1 subscribers" in listing
     history = cli(ws, "history", "Ana@example.org").stdout
-    assert [line.split()[2] for line in history.splitlines()[2:]] == ["added", "unsubscribed"]
+    assert [line.split()[1] for line in history.splitlines()[2:]] == ["added", "unsubscribed"]
+
+
+def test_add_writes_a_confirmation_message_when_it_can(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PUBLISHER_SECRET", raising=False)
+    assert "no confirmation message" in cli(ws, "add", "a@example.org").stdout
+    with (ws / "config.toml").open("a") as handle:
+        handle.write('\n[subscribers]\nendpoint = "https://subscribe.example.org"\n')
+    monkeypatch.setenv("PUBLISHER_SECRET", "s" * 32)
+    result = cli(ws, "add", "b@example.org", "--name", "Bee")
+    assert result.code == 0 and "confirmation message:" in result.stdout
+    (message,) = (ws / "private/outbox").glob("*.eml")
+    text = message.read_text()
+    assert "To: Bee <b@example.org>" in text and "https://subscribe.example.org/confirm/2." in text
 
 
 def test_export_round_trips_and_never_overwrites(ws: Path, tmp_path: Path) -> None:

@@ -97,6 +97,9 @@ def routes(ep: Endpoint) -> list[Route]:
 
     async def subscribe(request: Request) -> Response:
         form = await form_of(request)
+        client = request.client.host if request.client else "unknown"
+        if not ep.limiter.allow(client):  # before any work, whatever the form holds
+            raise HTTPException(429)
         if form.get(HONEYPOT):  # a bot filled the hidden field: the same answer, nothing done
             return ep.page("check_inbox")
         if "email" not in form or not form["email"].strip():
@@ -105,9 +108,6 @@ def routes(ep: Endpoint) -> list[Route]:
             email = normalise_address(form["email"])
         except InvalidAddress as why:
             return ep.page("error", 400, message=f"That is not an email address we can use: {why}.")
-        client = request.client.host if request.client else "unknown"
-        if not ep.limiter.allow(client):
-            raise HTTPException(429)
         name = one_line(form.get("name", ""))[:200] or None
         await ep.run(lambda: send_confirmation(ep, request, email, name))
         return ep.page("check_inbox")
