@@ -114,7 +114,7 @@ def routes(ep: Endpoint) -> list[Route]:
 
     async def confirm_page(request: Request) -> Response:
         confirm_target(ep, request)
-        return ep.page("confirm", action=str(request.url))
+        return ep.page("confirm", action=f"{ep.base(request)}confirm/{request.path_params['token']}")
 
     async def confirm(request: Request) -> Response:
         await form_of(request)
@@ -125,14 +125,13 @@ def routes(ep: Endpoint) -> list[Route]:
 
     async def unsubscribe_page(request: Request) -> Response:
         unsubscribe_target(ep, request)
-        return ep.page("unsubscribe", action=str(request.url))
+        return ep.page("unsubscribe", action=f"{ep.base(request)}unsubscribe/{request.path_params['token']}")
 
     async def unsubscribe(request: Request) -> Response:
         check_post(request.scope, request.headers)
         await request.body()  # RFC 8058: "List-Unsubscribe=One-Click"; any POST acts
         subscriber_id = unsubscribe_target(ep, request)
-        source = "one-click (RFC 8058)" if request.headers.get("content-type") else "unsubscribe link"
-        await ep.run(lambda: ledger.unsubscribe_id(ep.engine, subscriber_id, source))
+        await ep.run(lambda: ledger.unsubscribe_id(ep.engine, subscriber_id, "unsubscribe link (POST)"))
         return ep.page("unsubscribed")
 
     return [
