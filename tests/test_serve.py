@@ -29,6 +29,9 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, httpx.Client]]:
     ws, port = copy_example(tmp_path_factory.mktemp("serve") / "ws"), free_port()
     configure(ws, "sqlite:///private/subscribers.db", port, rate_limit=30)
+    (ws / "templates/serve").mkdir(parents=True)
+    (ws / "templates/serve/subscribe.html").write_text(
+        '{% extends "!theme/serve/subscribe.html" %}{% block heading %}Join the readers{% endblock %}')
     with serving(ws, port) as base, httpx.Client(base_url=base, timeout=10) as http:
         yield ws, http
 
@@ -59,6 +62,11 @@ def test_bad_form_posts_are_refused_and_change_nothing(site: tuple[Path, httpx.C
     answer = http.post("subscribe", data=data)
     assert answer.status_code == status and "<h1>" in answer.text
     assert ledger_rows(ws) == before and outbox(ws) == mail
+
+
+def test_the_workspace_overrides_the_pages(site: tuple[Path, httpx.Client]) -> None:
+    page = site[1].get("subscribe")
+    assert page.status_code == 200 and "<h1>Join the readers</h1>" in page.text and 'name="website"' in page.text
 
 
 def test_json_posts_get_415_and_other_methods_405(site: tuple[Path, httpx.Client]) -> None:

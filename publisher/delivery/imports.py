@@ -38,6 +38,7 @@ from publisher.delivery.schema import (
     suppressions,
 )
 from publisher.errors import Problem, RecordError
+from publisher.records import one_line
 
 ENCODINGS = "UTF-8, with or without a byte-order mark"
 
@@ -153,7 +154,8 @@ def _plan_existing(plan: Plan, line: int, row: Any, entry: Entry, wanted: str, n
 
 
 def _new_row(email: str, entry: Entry, status: str) -> dict[str, Any]:
-    return {"email": email, "name": entry.name, "status": status, "consent_at": entry.consent_at,
+    name = one_line(entry.name)[:200] or None if entry.name else None  # a name may reach a To header
+    return {"email": email, "name": name, "status": status, "consent_at": entry.consent_at,
             "attributes": entry.attributes}
 
 

@@ -25,6 +25,7 @@ from publisher.delivery.schema import (
     subscribers,
     suppressions,
 )
+from publisher.records import one_line
 
 
 def utcnow() -> datetime:
@@ -84,6 +85,7 @@ def create(connection: Connection, email: str, name: str | None, status: str, co
            attributes: Mapping[str, Any] | None = None) -> int:
     """Insert one subscriber and its 'added' event; returns the id."""
     when = utcnow()
+    name = one_line(name)[:200] or None if name else None  # it may become part of a To header
     values = {"email": email, "name": name, "status": status, "created_at": when, "updated_at": when,
               "confirmed_at": when if status == "confirmed" else None, "soft_bounces": 0,
               "attributes": dict(attributes or {}), **consent_values(consent, when)}
