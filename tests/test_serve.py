@@ -190,3 +190,26 @@ def test_pages_are_valid_html_by_the_nu_checker(site: tuple[Path, httpx.Client],
         capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_locked_database_is_a_503_page_and_then_works_again(site: tuple[Path, httpx.Client]) -> None:
+    import sqlite3
+
+    ws, http = site
+    assert http.post("subscribe", data={"email": "locked@example.org"}).status_code == 200
+    engine = open_ledger(ws, SubscribersSettings())
+    with engine.connect() as connection:
+        subscriber_id = connection.scalar(select(subscribers.c.id).where(subscribers.c.email == "locked@example.org"))
+    engine.dispose()
+    url = f"unsubscribe/{tokens.sign(subscriber_id, 'unsubscribe', SECRET.encode())}"
+    holder = sqlite3.connect(ws / "private/subscribers.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        answer = http.post(url, content=b"List-Unsubscribe=One-Click", headers=FORM, timeout=30)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "60"
+    assert ("locked@example.org", "unconfirmed") in ledger_rows(ws)
+    assert http.post(url, content=b"List-Unsubscribe=One-Click", headers=FORM).status_code == 200
+    assert ("locked@example.org", "unsubscribed") in ledger_rows(ws)
