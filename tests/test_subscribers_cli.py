@@ -66,6 +66,7 @@ def test_skips_are_reported_with_their_reason_and_dry_run_writes_nothing(ws: Pat
     dry = cli(ws, "import", str(DATA / "mixed.csv"), "--dry-run")
     assert dry.code == 0, dry.stderr
     assert "2 would be added, 0 would be updated, 3 skipped" in dry.stdout
+    assert "skipped: 2 invalid address, 1 duplicate" in dry.stdout
     assert "line 3: a@b.org, d@e.org: invalid address: not one bare address" in dry.stdout
     assert "line 4: not-an-address: invalid address" in dry.stdout
     assert "line 5: good@example.org: duplicate: earlier in this file" in dry.stdout

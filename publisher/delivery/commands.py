@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -131,6 +132,9 @@ def import_(file: Annotated[Path, typer.Argument(help="A CSV export (publisher, 
     verb = "would be " if dry_run else ""
     lines = [f"{file} ({report.format} export): {len(report.added)} {verb}added, "
              f"{len(report.updated)} {verb}updated, {len(report.skipped)} skipped"]
+    reasons = Counter(reason.split(":", 1)[0] for _, _, reason in report.skipped)
+    if reasons:
+        lines.append("skipped: " + ", ".join(f"{n} {why}" for why, n in reasons.most_common()))
     lines += [f"  ~ {email}: {what}" for email, what in report.updated]
     lines += [f"  - line {line}: {email}: {reason}" for line, email, reason in report.skipped]
     out.print("\n".join(lines), markup=False)
