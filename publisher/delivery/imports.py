@@ -141,7 +141,8 @@ def _plan_existing(plan: Plan, line: int, row: Any, entry: Entry, wanted: str, n
         return
     # an import may record an opt-out, or confirm someone still unconfirmed; never the reverse
     new_status = wanted if (wanted in SUPPRESSED_STATUSES or row.status == "unconfirmed") else row.status
-    new_name = entry.name if entry.name and entry.name != row.name else row.name
+    name = one_line(entry.name)[:200] if entry.name else ""
+    new_name = name if name and name != row.name else row.name
     if new_status == row.status and new_name == row.name:
         plan.report.skipped.append((line, row.email, "duplicate: already in the ledger"))
         return
