@@ -60,10 +60,12 @@ class Endpoint:
     secret: bytes
     env: Environment
     limiter: RateLimit
+    public_url: str = ""
     rendered: dict[str, str] = field(default_factory=dict)
 
     def base(self, request: Request) -> str:
-        return self.config.subscribers.endpoint or str(request.base_url)
+        """Where links point: the configured endpoint; failing that, the request's own host."""
+        return self.config.subscribers.endpoint or self.public_url or str(request.base_url)
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         """A page of the theme; pages without context are rendered once."""
@@ -185,15 +187,21 @@ def open_with_retry(root: Path, config: Config, attempts: int = 10, delay: float
     raise AssertionError("unreachable")
 
 
-def create_app(root: Path, secret: bytes | None = None, engine: Engine | None = None) -> Starlette:
-    """The endpoint for the workspace at `root`; PUBLISHER_SECRET is required."""
+def create_app(root: Path, secret: bytes | None = None, engine: Engine | None = None,
+               public_url: str = "") -> Starlette:
+    """The endpoint for the workspace at `root`; PUBLISHER_SECRET is required.
+
+    Set `[subscribers] endpoint` in production: without it (and without `public_url`) links are
+    built from the request's Host header, which a client chooses.
+    """
     from publisher.workspace import load_config
 
     config = load_config(root)
     key = secret if secret is not None else tokens.secret_from_env()
     ep = Endpoint(root, config, engine or open_with_retry(root, config), key,
                   make_environment(root / config.build.templates),
-                  RateLimit(config.subscribers.rate_limit, config.subscribers.rate_window_seconds))
+                  RateLimit(config.subscribers.rate_limit, config.subscribers.rate_window_seconds),
+                  public_url)
 
     async def error_page(request: Request, exc: Exception) -> Response:
         code = exc.status_code if isinstance(exc, HTTPException) else 500
