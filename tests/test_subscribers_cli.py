@@ -142,6 +142,9 @@ def test_add_writes_a_confirmation_message_when_it_can(ws: Path, monkeypatch: py
     (message,) = (ws / "private/outbox").glob("*.eml")
     text = message.read_text()
     assert "To: Bee <b@example.org>" in text and "https://subscribe.example.org/confirm/2." in text
+    forgot = cli(ws, "forget", "b@example.org")
+    assert "1 waiting message(s) removed from the outbox" in forgot.stdout
+    assert not list((ws / "private/outbox").glob("*.eml"))
 
 
 def test_export_round_trips_and_never_overwrites(ws: Path, tmp_path: Path) -> None:

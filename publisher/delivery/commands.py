@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from publisher.delivery.ledger import Consent
+    from publisher.delivery.settings import SubscribersSettings
 
 # SQLAlchemy and the ledger load inside the commands: other commands start faster without them.
 
@@ -39,13 +40,13 @@ EXPORT_COLUMNS = ("email", "name", "status", "created_at", "confirmed_at", "cons
                   "consent_method", "consent_source", "attributes")
 
 
-def open_workspace_ledger(root: Path) -> tuple[Engine, int]:
-    """The workspace's ledger and its soft-bounce limit."""
+def open_workspace_ledger(root: Path) -> tuple[Engine, SubscribersSettings]:
+    """The workspace's ledger and its settings."""
     from publisher.delivery.db import open_ledger
     from publisher.workspace import load_config
 
     settings = load_config(root).subscribers
-    return open_ledger(root, settings), settings.soft_bounce_limit
+    return open_ledger(root, settings), settings
 
 
 def cli_consent() -> Consent:
@@ -236,11 +237,18 @@ def forget(email: Email, root: Root = Path(".")) -> None:
     from publisher.delivery import ledger
     from publisher.delivery.db import guarded
 
-    target, engine = address(email), open_workspace_ledger(root)[0]
+    target, (engine, settings) = address(email), open_workspace_ledger(root)
     with guarded(engine):
         erased = ledger.forget(engine, target)
-    what = "erased; a salted hash keeps them from being imported again" if erased else "was not in the ledger; suppressed from now on"
-    out.print(f"{target}: {what}", markup=False)
+    if erased is None:
+        out.print(f"{target}: was not in the ledger; suppressed from now on", markup=False)
+        return
+    # their confirmation messages waiting in the outbox hold the address too (named <time>-<id>-<random>.eml)
+    waiting = list((root / settings.outbox).glob(f"*-{erased}-*.eml"))
+    for message in waiting:
+        message.unlink()
+    removed = f", {len(waiting)} waiting message(s) removed from the outbox" if waiting else ""
+    out.print(f"{target}: erased; a salted hash keeps them from being imported again{removed}", markup=False)
 
 
 @subscribers_app.command()
@@ -283,9 +291,9 @@ def bounces(file: Annotated[Path, typer.Argument(help="An .eml file, an mbox fil
     from publisher.delivery.bounces import process_bounces
     from publisher.delivery.db import guarded
 
-    engine, limit = open_workspace_ledger(root)
+    engine, settings = open_workspace_ledger(root)
     with guarded(engine):
-        report = process_bounces(engine, file, limit)
+        report = process_bounces(engine, file, settings.soft_bounce_limit)
     lines = [f"{file}: {report.messages} messages, {len(report.hard)} hard bounces, {len(report.soft)} soft, "
              f"{len(report.complaints)} complaints, {report.unrecognised} not a bounce or complaint"]
     lines += [f"  bounced     {a}" for a in report.hard]
