@@ -212,7 +212,7 @@ def count(root: Root = Path(".")) -> None:
 
 @subscribers_app.command()
 def unsubscribe(email: Email, root: Root = Path(".")) -> None:
-    """Unsubscribe an address (e.g. at their request by mail).
+    """Unsubscribe an address, for instance when they ask by mail.
 
     Example: publisher subscribers unsubscribe ana@example.org
     """
