@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
+from publisher.delivery.commands import subscribers_app
 from publisher.errors import Problem, PublisherError, UsageError
+from publisher.serve.commands import serve
 
 app = typer.Typer(
     help="Assemble curated articles into weekly issues: email, web pages, RSS and Atom feeds.",
@@ -286,9 +288,6 @@ def list_(root: Root = Path(".")) -> None:
         out.print(line, markup=False)
     out.print(f"{len(workspace.issues)} issues", markup=False)
 
-
-from publisher.delivery.commands import subscribers_app  # noqa: E402
-from publisher.serve.commands import serve  # noqa: E402
 
 app.add_typer(subscribers_app, name="subscribers")
 app.command()(serve)
