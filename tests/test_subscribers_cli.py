@@ -39,6 +39,7 @@ def listed(ws: Path) -> dict[str, str]:
                                    "quiet@example.net": "unsubscribed"}),
     ("buttondown.csv", "buttondown", {"one@example.com": "confirmed", "two@example.com": "unconfirmed",
                                        "three@example.com": "unsubscribed"}),
+    ("buttondown_new.csv", "buttondown", {"new1@example.com": "confirmed", "new2@example.com": "unsubscribed"}),
     ("listmonk.csv", "listmonk", {"lm1@example.io": "confirmed", "lm2@example.io": "unsubscribed"}),
     ("bom.csv", "plain", {"bom@example.org": "confirmed"}),
 ])
@@ -58,6 +59,7 @@ def test_names_attributes_and_consent_evidence_are_kept(ws: Path) -> None:
     assert rows["ana@example.org"]["consent_method"] == "import"
     assert rows["ana@example.org"]["consent_source"] == "mailchimp.csv (mailchimp export)"
     assert rows["lm1@example.io"]["attributes"] == '{"city": "Bengaluru"}'
+    assert rows["lm1@example.io"]["consent_at"] == "2023-06-01T10:00:00+00:00"  # Go's time format
     history = cli(ws, "history", "ana@example.org")
     assert history.code == 0 and "added" in history.stdout and "mailchimp.csv" in history.stdout
 
