@@ -31,7 +31,6 @@ subscribers_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 Root = Annotated[Path, typer.Option("--root", "-C", help="The workspace folder.", show_default=False)]
 Email = Annotated[str, typer.Argument(help="The email address.", show_default=False)]
 Status = Annotated[list[str] | None, typer.Option("--status", help=f"Only this status ({', '.join(STATUSES)}); repeat it.")]
@@ -59,7 +58,7 @@ def address(value: str) -> str:
     try:
         return normalise_address(value)
     except InvalidAddress as why:
-        raise UsageError(Problem("EMAIL", f"'{value.strip()[:80]}' is not a usable address: {why}",
+        raise UsageError(Problem("EMAIL", f"{value.strip()[:80]!r} is not a usable address: {why}",
                                  hint="give one plain address, like ana@example.org")) from why
 
 
