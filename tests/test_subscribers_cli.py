@@ -195,3 +195,14 @@ def test_a_read_only_or_corrupt_database_is_a_clear_error(ws: Path) -> None:
     (copy / "private/subscribers.db").write_bytes(b"garbage" * 1000)
     broken = cli(copy, "count")
     assert broken.code == 1 and "corrupt" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_status_filters_and_unknown_statuses(ws: Path) -> None:
+    assert cli(ws, "import", str(DATA / "substack.csv")).code == 0
+    exported = cli(ws, "export", "--status", "unsubscribed")
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert [r["email"] for r in rows] == ["quiet@example.net"]
+    assert rows[0]["consent_at"] == "2023-04-03T08:00:00+00:00"
+    for command in (("list", "--status", "gone"), ("export", "--status", "gone"), ("import", str(DATA / "bom.csv"), "--status", "gone")):
+        result = cli(ws, *command)
+        assert result.code == 2 and "unknown status 'gone'" in result.stderr
