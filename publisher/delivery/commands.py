@@ -101,16 +101,16 @@ def ask_to_confirm(root: Path, subscriber_id: int, email: str, name: str | None)
     import os
 
     from publisher.delivery import tokens
-    from publisher.delivery.outbox import confirmation_message, write_outbox
+    from publisher.delivery.outbox import queue_confirmation
     from publisher.theme import make_environment
     from publisher.workspace import load_config
 
     config = load_config(root)
     if not config.subscribers.endpoint or not os.environ.get(tokens.SECRET_VARIABLE):
         return "no confirmation message: set [subscribers] endpoint and PUBLISHER_SECRET to write one"
-    url = tokens.confirm_url(config.subscribers.endpoint, subscriber_id, tokens.secret_from_env())
-    message = confirmation_message(config, make_environment(root / config.build.templates), email, name, url)
-    return f"confirmation message: {write_outbox(root / config.subscribers.outbox, subscriber_id, message)}"
+    path = queue_confirmation(root, config, make_environment(root / config.build.templates),
+                              config.subscribers.endpoint, tokens.secret_from_env(), subscriber_id, email, name)
+    return f"confirmation message: {path}"
 
 
 @subscribers_app.command("import")
