@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
+from publisher.delivery.commands import subscribers_app
 from publisher.errors import Problem, PublisherError, UsageError
+from publisher.serve.commands import serve
 
 app = typer.Typer(
     help="Assemble curated articles into weekly issues: email, web pages, RSS and Atom feeds.",
@@ -298,6 +300,10 @@ def list_(root: Root = Path(".")) -> None:
         line = f"{issue.id:<10} {issue.date}  {issue.status:<9} {len(issue.articles):>4}  {issue.title}"
         out.print(line, markup=False)
     out.print(f"{len(workspace.issues)} issues", markup=False)
+
+
+app.add_typer(subscribers_app, name="subscribers")
+app.command()(serve)
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+pytest_plugins = ["tests.postgres"]
+
 
 @dataclass
 class Run:
