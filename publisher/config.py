@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from publisher.digest.config import Layout
+from publisher.links.config import LinkCheck
 from publisher.records import HttpUrl, Slug, normalize_tag, one_line
 
 
@@ -54,6 +56,7 @@ class Email(Part):
     contact: str = ""
     utm: dict[str, str] = Field(default_factory=dict)
     max_bytes: PositiveInt = 100_000
+    layout: Literal["stories", "links", "auto"] = "stories"  # see publisher/digest/
     smtp_host: str = "localhost"
     smtp_port: PositiveInt = 25
     smtp_user: str = ""
@@ -172,6 +175,7 @@ class Related(Part):
     max_tag_share: float = Field(0.5, gt=0, le=1)
     max_per_source: PositiveInt | None = None
     max_per_category: PositiveInt | None = None
+    allow_repeats: bool = False  # rules_version 2: may an issue show one related pick twice?
 
     @field_validator("weights")
     @classmethod
@@ -197,6 +201,8 @@ class Config(BaseSettings):
     sections: tuple[Section, ...] = ()
     related: Related = Related()
     build: Build = Build()
+    layout: Layout = Layout()
+    check: LinkCheck = LinkCheck()
 
     @field_validator("sections")
     @classmethod

@@ -1,0 +1,1 @@
+"""Digests: the links layout (groups, compact items, related blocks) and one article once per email."""

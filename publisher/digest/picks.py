@@ -1,0 +1,167 @@
+"""Every list of one email, chosen in the order the email shows them. Pure.
+
+rules_version 1 (issues published before it existed): each section and each article's
+related list is chosen on its own, as they went out. rules_version 2 (what `publish`
+stores now, and what drafts get): an article shown once, in the body, under an article or
+in a section, is passed over by every later list, which takes its next match instead;
+related picks are not repeated across the issue unless [related] allow_repeats = true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from publisher.config import Config, Section
+from publisher.digest.groups import Group, group_articles
+from publisher.links.normalize import normalize_url
+from publisher.records import Article, Issue
+from publisher.related import RelatedIndex, RelatedPick, Skipped
+from publisher.rules import SHOWN, SectionIndex, SectionPicks, Verdict
+
+RULES_VERSION = 2  # what `publish` stores
+BLOCK = "Related from the archive"
+
+
+def rules_version(issue: Issue) -> int:
+    """The stored version; a published issue without one went out under version 1."""
+    if issue.rules_version is not None:
+        return issue.rules_version
+    return 1 if issue.is_published else RULES_VERSION
+
+
+class Shown:
+    """Where the email first shows each article, by id and by normalised URL."""
+
+    def __init__(self) -> None:
+        self._where: dict[str, str] = {}
+
+    def add(self, article: Article, where: str) -> None:
+        for key in (article.id, normalize_url(article.url)):
+            self._where.setdefault(key, where)
+
+    def why(self, article: Article) -> str | None:
+        where = self._where.get(article.id) or self._where.get(normalize_url(article.url))
+        return f"{SHOWN} {where}" if where else None
+
+
+@dataclass
+class Picks:
+    """One issue's picks, and for explain every candidate passed over and why."""
+
+    groups: tuple[Group, ...] = ()
+    related: dict[str, tuple[RelatedPick, ...]] = field(default_factory=dict)
+    block: tuple[RelatedPick, ...] = ()
+    walks: dict[str, tuple[Verdict, ...]] = field(default_factory=dict)
+    skipped: dict[str, list[Skipped]] = field(default_factory=dict)  # list name -> skips
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)  # block -> pick -> article
+
+    def sections(self, config: Config) -> tuple[SectionPicks, ...]:
+        return tuple(
+            SectionPicks(s, tuple(v.article for v in self.walks[s.name] if v.picked))
+            for s in config.sections
+        )
+
+
+class Chooser:
+    """Chooses one issue's lists in display order, keeping the ledger of what is shown."""
+
+    def __init__(
+        self, config: Config, index: RelatedIndex, sections: SectionIndex, issue: Issue, misses: int
+    ) -> None:
+        self.config, self.index, self.sections, self.issue = config, index, sections, issue
+        self.misses = misses
+        self.once = rules_version(issue) >= 2
+        self.shown = Shown()
+        self.body = Shown()
+        self.picks = Picks()
+
+    def choose(self) -> Picks:
+        layout = self.config.email.layout
+        for n, article in enumerate(self.issue.articles, 1):
+            self.shown.add(article, f"in this issue (article #{n}, '{article.id}')")
+            self.body.add(article, f"in this issue (article #{n}, '{article.id}')")
+        if layout == "stories":
+            for article in self.issue.articles:
+                self.picks.related[article.id] = self.related(article)
+        else:
+            self.picks.groups = tuple(self.grouped(g) for g in self.layout_groups(layout))
+            if self.config.layout.related == "issue":
+                compact = [i.article for g in self.picks.groups for i in g.items if i.compact]
+                self.picks.block = self.block(compact, "block", f"in '{BLOCK}'")
+        for section in self.config.sections:
+            self.picks.walks[section.name] = tuple(self.walk_section(section))
+        return self.picks
+
+    def layout_groups(self, layout: str) -> tuple[Group, ...]:
+        return group_articles(self.issue.articles, layout, self.config.layout)
+
+    def skip(self, related: bool) -> Shown | None:
+        if not self.once:
+            return None
+        return self.body if related and self.config.related.allow_repeats else self.shown
+
+    def related(self, article: Article) -> tuple[RelatedPick, ...]:
+        """An article's own list, shown under it."""
+        ledger, skipped = self.skip(related=True), self.picks.skipped.setdefault(article.id, [])
+        picks = self.index.related_for(self.issue, article, ledger.why if ledger else None, skipped)
+        for pick in picks:
+            self.shown.add(pick.article, f"under article '{article.id}'")
+        return picks
+
+    def grouped(self, group: Group) -> Group:
+        for item in group.items:
+            if not item.compact:
+                self.picks.related[item.article.id] = self.related(item.article)
+        if self.config.layout.related != "group":
+            return group
+        compact = [i.article for i in group.items if i.compact]
+        where = f"in '{BLOCK}' under '{group.heading or 'Other'}'"
+        return Group(group.heading, group.items, self.block(compact, f"block:{group.heading}", where))
+
+    def block(self, articles: list[Article], name: str, where: str) -> tuple[RelatedPick, ...]:
+        """One block for many articles: their lists taken in turns (first picks first)."""
+        ledger = self.skip(related=True)
+        skipped = self.picks.skipped.setdefault(name, [])
+        lists = []
+        for article in articles:
+            found = self.index.related_for(self.issue, article, ledger.why if ledger else None, skipped)
+            self.picks.related[article.id] = found
+            lists.append((article, found))
+        inside, picks, sources = Shown(), [], self.picks.sources.setdefault(name, {})
+        for article, pick in in_turns(lists):
+            if len(picks) >= self.config.layout.related_limit:
+                break
+            if reason := inside.why(pick.article):
+                skipped.append(Skipped(pick.article, reason))
+                continue
+            inside.add(pick.article, f"in this block (picked for '{article.id}')")
+            sources[pick.article.id] = article.id
+            picks.append(pick)
+        for pick in picks:
+            self.shown.add(pick.article, where)
+        return tuple(picks)
+
+    def walk_section(self, section: Section) -> Iterator[Verdict]:
+        ledger = self.shown if self.once else None
+        for verdict in self.sections.walk(section, self.issue, self.misses, ledger.why if ledger else None):
+            if verdict.picked:
+                title = section.title or section.name
+                self.shown.add(verdict.article, f"in section '{title}'")
+            yield verdict
+
+
+def in_turns(lists: list[tuple[Article, tuple[RelatedPick, ...]]]) -> Iterator[tuple[Article, RelatedPick]]:
+    """Every list's first pick, then every second one, ...: each article gets its turn."""
+    depth = max((len(found) for _, found in lists), default=0)
+    for rank in range(depth):
+        for article, found in lists:
+            if rank < len(found):
+                yield article, found[rank]
+
+
+def choose_picks(
+    config: Config, index: RelatedIndex, sections: SectionIndex, issue: Issue, misses: int = 0
+) -> Picks:
+    """The issue's lists: what the email shows, and what each list passed over."""
+    return Chooser(config, index, sections, issue, misses).choose()
