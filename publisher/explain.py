@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from publisher.config import Section
+from publisher.digest.picks import Picks, choose_picks, rules_version
 from publisher.errors import Problem, UsageError
 from publisher.records import Article, Issue
-from publisher.digest.picks import Picks, choose_picks, rules_version
 from publisher.related import RelatedIndex, RelatedPick, Skipped, Term, half_life_decay
 from publisher.rules import SectionIndex, Verdict, describe_match, matching_rule
 from publisher.workspace import Workspace

@@ -117,7 +117,9 @@ class Chooser:
             return group
         compact = [i.article for i in group.items if i.compact]
         where = f"in '{BLOCK}' under '{group.heading or 'Other'}'"
-        return Group(group.heading, group.items, self.block(compact, f"block:{group.heading}", where))
+        return Group(
+            group.heading, group.items, self.block(compact, f"block:{group.heading}", where)
+        )
 
     def block(self, articles: list[Article], name: str, where: str) -> tuple[RelatedPick, ...]:
         """One block for many articles: their lists taken in turns (first picks first)."""
@@ -125,10 +127,13 @@ class Chooser:
         skipped = self.picks.skipped.setdefault(name, [])
         lists = []
         for article in articles:
-            found = self.index.related_for(self.issue, article, ledger.why if ledger else None, skipped)
+            found = self.index.related_for(
+                self.issue, article, ledger.why if ledger else None, skipped
+            )
             self.picks.related[article.id] = found
             lists.append((article, found))
-        inside, picks, sources = Shown(), [], self.picks.sources.setdefault(name, {})
+        inside, sources = Shown(), self.picks.sources.setdefault(name, {})
+        picks: list[RelatedPick] = []
         for article, pick in in_turns(lists):
             if len(picks) >= self.config.layout.related_limit:
                 break
@@ -144,14 +149,18 @@ class Chooser:
 
     def walk_section(self, section: Section) -> Iterator[Verdict]:
         ledger = self.shown if self.once else None
-        for verdict in self.sections.walk(section, self.issue, self.misses, ledger.why if ledger else None):
+        for verdict in self.sections.walk(
+            section, self.issue, self.misses, ledger.why if ledger else None
+        ):
             if verdict.picked:
                 title = section.title or section.name
                 self.shown.add(verdict.article, f"in section '{title}'")
             yield verdict
 
 
-def in_turns(lists: list[tuple[Article, tuple[RelatedPick, ...]]]) -> Iterator[tuple[Article, RelatedPick]]:
+def in_turns(
+    lists: list[tuple[Article, tuple[RelatedPick, ...]]],
+) -> Iterator[tuple[Article, RelatedPick]]:
     """Every list's first pick, then every second one, ...: each article gets its turn."""
     depth = max((len(found) for _, found in lists), default=0)
     for rank in range(depth):

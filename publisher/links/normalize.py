@@ -8,9 +8,28 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 # Parameters that say who sent the reader, never which page: dropped before comparing.
 TRACKING = frozenset(
     {
-        "fbclid", "gclid", "dclid", "msclkid", "yclid", "twclid", "igshid", "mc_cid", "mc_eid",
-        "ref", "ref_src", "ref_url", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id",
-        "vero_id", "wt_mc", "cmpid", "s_cid", "amp",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wt_mc",
+        "cmpid",
+        "s_cid",
+        "amp",
     }
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
@@ -39,6 +58,8 @@ def normalize_url(url: str) -> str:
     if port is not None and port != DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
     path = AMP_PATH_RE.sub("", parts.path).rstrip("/")
-    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking(k))
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking(k)
+    )
     scheme = "https" if scheme in ("http", "https") else scheme
     return urlunsplit((scheme, host, path, urlencode(query), parts.fragment))
