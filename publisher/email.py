@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from jinja2 import Environment
-from markupsafe import Markup
 from lxml import html as lxml_html
+from markupsafe import Markup
 
 from publisher.config import Config
 from publisher.eml import build_eml, message_id, subject_for

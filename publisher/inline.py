@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -33,7 +33,7 @@ class EmailCss:
     inlined: Markup
     media: Markup
     hacks: Markup
-    kept: Markup = Markup("")  # email-kept.css: class rules for what repeats per link
+    kept: Markup = field(default_factory=Markup)  # email-kept.css: never inlined
 
 
 @lru_cache(maxsize=8)
