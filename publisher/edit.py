@@ -20,6 +20,7 @@ try:
 except ImportError:  # Windows: the re-read before writing is the only guard
     fcntl = None  # type: ignore[assignment]
 
+from publisher.digest import RULES_VERSION
 from publisher.errors import Problem, RecordError, UsageError
 from publisher.output import write_atomic
 from publisher.records import SLUG_RE, Article, Issue, slugify
@@ -201,6 +202,7 @@ def publish_issue(path: Path, number: int | None = None) -> Issue:
         set_after(doc, "status", "content_hash", articles_hash(issue.articles))
         if number is not None and "number" not in doc:
             set_after(doc, "content_hash", "number", number)
+        set_after(doc, "content_hash", "rules_version", RULES_VERSION)  # its picks, forever
         return tomlkit.dumps(doc), issue
 
     return update_issue_file(path, change)

@@ -74,9 +74,10 @@ def article_toml(rng: random.Random, issue: int, n: int, day: date, summary: boo
 
 def digest_workspace(
     root: Path, links: int, layout: str = "links", history: int = 8, related: str = "issue",
-    summaries: bool = False, seed: int = 13, max_bytes: int = 1_000_000,
+    summaries: bool = False, seed: int = 13, max_bytes: int = 1_000_000, publish: bool = False,
 ) -> Path:
-    """`history` published issues of 30 links, then a draft of `links` links (id 'digest')."""
+    """`history` published issues of 30 links, then one of `links` links (id 'digest'): a
+    draft, or published (rules_version 2, as `publish` writes) with publish=True."""
     rng = random.Random(seed)
     (root / "issues").mkdir(parents=True, exist_ok=True)
     (root / "config.toml").write_text(CONFIG.format(layout=layout, related=related, max_bytes=max_bytes))
@@ -85,7 +86,8 @@ def digest_workspace(
         day = start + timedelta(weeks=k)
         last = k == history
         head = [f'title = "Issue {k + 1}"', f"date = {day}"]
-        head.append('status = "draft"' if last else 'status = "published"\nrules_version = 2')
+        draft = last and not publish
+        head.append('status = "draft"' if draft else 'status = "published"\nrules_version = 2')
         count = links if last else 30
         body = [article_toml(rng, k, n, day, summaries) for n in range(count)]
         name = "digest" if last else f"{day.year}-{k + 1:02d}"

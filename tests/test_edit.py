@@ -106,6 +106,7 @@ def test_publish_keeps_comments_and_stores_the_hash(example: Path) -> None:
     workspace = load_workspace(example)
     assert new.pop("content_hash") == articles_hash(workspace.issue(DRAFT).articles)
     assert new.pop("number") == [i.id for i in workspace.issues].index(DRAFT) + 1
+    assert new.pop("rules_version") == 2  # the pick rules it went out with
     assert new == old  # nothing else changed
 
 

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from publisher.config import Config, Section
+from publisher.digest import RULES_VERSION
 from publisher.digest.groups import Group, group_articles
 from publisher.links.normalize import normalize_url
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick, Skipped
 from publisher.rules import SHOWN, SectionIndex, SectionPicks, Verdict
 
-RULES_VERSION = 2  # what `publish` stores
 BLOCK = "Related from the archive"
 
 
