@@ -52,18 +52,31 @@ def progress(items: list[T], description: str) -> Iterable[T]:
 
 @app.command()
 def check(
+    issue: Annotated[
+        str | None, typer.Argument(help="With --links: the issue; default: every draft.")
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    links: Annotated[
+        bool, typer.Option("--links", help="Also check links: duplicates, dead links, placeholders.")
+    ] = False,
     root: Root = Path("."),
 ) -> None:
     """Validate config.toml and every issue; report every problem at once.
 
-    Example: publisher check --strict
+    Example: publisher check --strict; publisher check --links 2024-17
     """
     from publisher.check import run_checks
     from publisher.workspace import load_workspace
 
     workspace = load_workspace(root)
-    errors, warnings = report(run_checks(workspace), strict)
+    problems = run_checks(workspace)
+    if links:
+        from publisher.links.commands import checked_links
+
+        problems += checked_links(workspace, issue, err)
+    elif issue:
+        raise UsageError(Problem(issue, "an issue is named only with --links", hint="publisher check --links ISSUE"))
+    errors, warnings = report(problems, strict)
     summary = f"{len(workspace.issues)} issues, {len(workspace.articles)} articles"
     out.print(f"{summary}: {errors} errors, {warnings} warnings")
     if errors:
@@ -259,15 +272,19 @@ def preview(
 @app.command()
 def publish(
     issue: Annotated[str, typer.Argument(help="The draft issue's id.")],
+    allow_dead_links: Annotated[
+        bool, typer.Option(help="Publish even if some links are dead (they are warnings).")
+    ] = False,
     root: Root = Path("."),
 ) -> None:
-    """Run the checks, then set status = "published" and store the articles' content hash.
+    """Run the checks and `check --links`, then set status = "published" and store the
+    articles' content hash.
 
     Example: publisher publish 2024-17
     """
     from publisher.edit import publish as run_publish
 
-    published, problems = run_publish(root, issue)
+    published, problems = run_publish(root, issue, allow_dead_links)
     report(problems)
     out.print(f"Published issues/{published.id}.toml: {len(published.articles)} articles")
 

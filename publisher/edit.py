@@ -242,8 +242,9 @@ def new_issue(root: Path, issue_id: str, day: date, title: str, templates: Path)
     return path
 
 
-def publish(root: Path, issue_id: str) -> tuple[Issue, list[Problem]]:
-    """Run the checks; with no errors, publish the draft. Returns it and the warnings."""
+def publish(root: Path, issue_id: str, allow_dead_links: bool = False) -> tuple[Issue, list[Problem]]:
+    """Run the checks and the link checks; with no errors, publish the draft. Returns it
+    and the warnings."""
     from publisher.check import run_checks
     from publisher.workspace import load_workspace
 
@@ -255,6 +256,9 @@ def publish(root: Path, issue_id: str) -> tuple[Issue, list[Problem]]:
         )
     refuse_published(parse(read_text(path), path), path, "publish it again")
     problems = run_checks(workspace)
+    from publisher.links.check import link_problems
+
+    problems += link_problems(workspace, [workspace.issue(issue_id)], allow_dead_links)
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
     from publisher.selection import issue_number

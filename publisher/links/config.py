@@ -9,6 +9,7 @@ class LinkCheck(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     duplicate_window: PositiveInt = 26  # issues before this one whose links it may not repeat
+    fetch: bool = True  # false: no dead-link requests (offline); duplicates and placeholders only
     timeout: PositiveFloat = 10.0  # seconds per request
     concurrency: PositiveInt = 16  # requests at once, in all
     per_host: PositiveInt = 2  # requests at once to one host
