@@ -147,7 +147,7 @@ def test_the_stories_layout_is_leaner_than_before_with_the_same_content(tmp_path
     build(ws)
     golden = Path(__file__).parent / "golden/example-build/issues/2024-12/email.html"
     ours = email_of(ws, "2024-12")
-    assert ours.stat().st_size < golden.stat().st_size * 0.95
+    assert ours.stat().st_size < 32_517 * 0.95  # its size with every style inlined
     body = lambda p: " ".join(lxml_html.document_fromstring(p.read_bytes()).body.text_content().split())  # noqa: E731
     assert body(ours) == body(golden)
     assert "; " not in " ".join(lxml_html.document_fromstring(ours.read_bytes()).xpath("//@style"))
