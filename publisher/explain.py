@@ -80,7 +80,7 @@ def explain(
         tuple(section_trace(s, issue, picks.walks[s.name]) for s in config.sections),
         tuple(related_trace(workspace, index, issue, a, misses, picks) for a in articles),
         block_traces(picks),
-        rules_version(issue),
+        rules_version(issue, config.email.layout),
     )
 
 

@@ -201,6 +201,15 @@ def test_issues_published_before_the_upgrade_keep_their_picks(example: Path) -> 
     assert repeats([p.article.id for ps in view.related.values() for p in ps]) == []
 
 
+def test_the_links_layout_shows_every_issue_once_per_email_whatever_its_version(example: Path) -> None:
+    set_config(example, "email", 'layout = "links"')  # no issue went out in it under version 1
+    build(example)
+    for issue in load_workspace(example).published:
+        assert issue.rules_version is None
+        assert repeats(shown_links(email_of(example, issue.id))) == [], issue.id
+    assert run_cli("explain", "2024-12", cwd=example).stdout.splitlines()[1].startswith("rules_version 2")
+
+
 def test_publish_stores_the_rules_version(example: Path) -> None:
     result = run_cli("publish", "2024-17", cwd=example)
     assert result.code == 0, result.stderr

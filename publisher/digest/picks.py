@@ -16,6 +16,7 @@ from publisher.config import Config, Section
 from publisher.digest import RULES_VERSION
 from publisher.digest.groups import Group, group_articles
 from publisher.links.normalize import normalize_url
+from publisher.links.places import markdown_links
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick, Skipped
 from publisher.rules import SHOWN, SectionIndex, SectionPicks, Verdict
@@ -23,11 +24,13 @@ from publisher.rules import SHOWN, SectionIndex, SectionPicks, Verdict
 BLOCK = "Related from the archive"
 
 
-def rules_version(issue: Issue) -> int:
-    """The stored version; a published issue without one went out under version 1."""
+def rules_version(issue: Issue, layout: str = "stories") -> int:
+    """The stored version; else a published issue of the stories layout went out under
+    version 1. The links and auto layouts are newer than version 2: no issue went out in
+    them under version 1, so whatever they render follows the current rules."""
     if issue.rules_version is not None:
         return issue.rules_version
-    return 1 if issue.is_published else RULES_VERSION
+    return 1 if issue.is_published and layout == "stories" else RULES_VERSION
 
 
 class Shown:
@@ -37,8 +40,11 @@ class Shown:
         self._where: dict[str, str] = {}
 
     def add(self, article: Article, where: str) -> None:
-        for key in (article.id, normalize_url(article.url)):
-            self._where.setdefault(key, where)
+        self._where.setdefault(article.id, where)
+        self.add_url(article.url, where)
+
+    def add_url(self, url: str, where: str) -> None:
+        self._where.setdefault(normalize_url(url), where)
 
     def why(self, article: Article) -> str | None:
         where = self._where.get(article.id) or self._where.get(normalize_url(article.url))
@@ -71,16 +77,15 @@ class Chooser:
     ) -> None:
         self.config, self.index, self.sections, self.issue = config, index, sections, issue
         self.misses = misses
-        self.once = rules_version(issue) >= 2
+        self.once = rules_version(issue, config.email.layout) >= 2
         self.shown = Shown()
         self.body = Shown()
         self.picks = Picks()
 
     def choose(self) -> Picks:
         layout = self.config.email.layout
-        for n, article in enumerate(self.issue.articles, 1):
-            self.shown.add(article, f"in this issue (article #{n}, '{article.id}')")
-            self.body.add(article, f"in this issue (article #{n}, '{article.id}')")
+        for ledger in (self.shown, self.body):
+            self.register_body(ledger)
         if layout == "stories":
             for article in self.issue.articles:
                 self.picks.related[article.id] = self.related(article)
@@ -92,6 +97,15 @@ class Chooser:
         for section in self.config.sections:
             self.picks.walks[section.name] = tuple(self.walk_section(section))
         return self.picks
+
+    def register_body(self, ledger: Shown) -> None:
+        """The issue's own articles, and what its intro and summaries link to."""
+        for url in markdown_links(self.issue.intro):
+            ledger.add_url(url, "in this issue (linked in the intro)")
+        for n, article in enumerate(self.issue.articles, 1):
+            ledger.add(article, f"in this issue (article #{n}, '{article.id}')")
+            for url in markdown_links(article.summary):
+                ledger.add_url(url, f"in this issue (linked in the summary of '{article.id}')")
 
     def layout_groups(self, layout: str) -> tuple[Group, ...]:
         return group_articles(self.issue.articles, layout, self.config.layout)
