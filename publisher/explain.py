@@ -95,7 +95,7 @@ def section_trace(section: Section, issue: Issue, walked: tuple[Verdict, ...]) -
 
 def block_traces(picks: Picks) -> tuple[BlockTrace, ...]:
     """The links layout's "Related from the archive" blocks: picks and what they passed over."""
-    blocks = [("block", "", picks.block)] if picks.block or "block" in picks.skipped else []
+    blocks = [("block", "", picks.block)]
     blocks += [(f"block:{g.heading}", g.heading, g.related) for g in picks.groups]
     return tuple(
         BlockTrace(heading, chosen, picks.sources.get(name, {}), tuple(picks.skipped.get(name, ())))

@@ -243,3 +243,21 @@ def test_explain_gives_the_reason_for_every_skip(tmp_path: Path) -> None:
     assert skipped > 10
     text = run_cli("explain", "2024-12", cwd=ws).stdout
     assert "rules_version 2" in text and "already shown under article '" in text
+
+
+@pytest.mark.parametrize("related", ["issue", "group"])
+def test_explain_shows_each_related_block_and_what_it_passed_over(tmp_path: Path, related: str) -> None:
+    ws = digest_workspace(tmp_path / "ws", 40, related=related)
+    found = json.loads(run_cli("explain", "digest", "--json", cwd=ws).stdout)
+    issue = load_workspace(ws).issue("digest")
+    ids = {a.id for a in issue.articles}
+    assert found["blocks"] and all(set(b["picked_for"].values()) <= ids for b in found["blocks"])
+    assert (len(found["blocks"]) == 1) == (related == "issue")
+    picked = [a for b in found["blocks"] for a in b["articles"]]
+    assert picked and repeats(picked) == []
+    skips = [s for b in found["blocks"] for s in b["skipped"]]
+    assert all(s["reason"].startswith("already shown ") for s in skips)
+    if related == "group":  # a later group's block passes over an earlier one's picks
+        assert any("in 'Related from the archive' under '" in s["reason"] for s in skips)
+    text = run_cli("explain", "digest", cwd=ws).stdout
+    assert "'Related from the archive'" in text and ": picked for '" in text

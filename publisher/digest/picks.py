@@ -136,30 +136,35 @@ class Chooser:
         )
 
     def block(self, articles: list[Article], name: str, where: str) -> tuple[RelatedPick, ...]:
-        """One block for many articles: their lists taken in turns (first picks first)."""
+        """One block for many articles: the archive's articles most related to them all.
+
+        Each article's own list is scored as usual; a candidate's block score is the sum of
+        its scores over the articles it was picked for (then newer, then id). It is shown
+        as picked for the article it scored highest with."""
         ledger = self.skip(related=True)
         skipped = self.picks.skipped.setdefault(name, [])
-        lists = []
+        totals: dict[str, tuple[float, RelatedPick, str, float]] = {}
         for article in articles:
             found = self.index.related_for(
                 self.issue, article, ledger.why if ledger else None, skipped
             )
             self.picks.related[article.id] = found
-            lists.append((article, found))
-        inside, sources = Shown(), self.picks.sources.setdefault(name, {})
-        picks: list[RelatedPick] = []
-        for article, pick in in_turns(lists):
-            if len(picks) >= self.config.layout.related_limit:
-                break
-            if reason := inside.why(pick.article):
-                skipped.append(Skipped(pick.article, reason))
-                continue
-            inside.add(pick.article, f"in this block (picked for '{article.id}')")
-            sources[pick.article.id] = article.id
-            picks.append(pick)
-        for pick in picks:
-            self.shown.add(pick.article, where)
-        return tuple(picks)
+            for pick in found:
+                total, best, source, top = totals.get(
+                    pick.article.id, (0.0, pick, article.id, -1.0)
+                )
+                if pick.score > top:
+                    best, source, top = pick, article.id, pick.score
+                totals[pick.article.id] = (total + pick.score, best, source, top)
+        ranked = sorted(
+            totals.values(),
+            key=lambda t: (-t[0], -t[1].article.published.toordinal(), t[1].article.id),
+        )
+        chosen = ranked[: self.config.layout.related_limit]
+        self.picks.sources[name] = {best.article.id: source for _, best, source, _ in chosen}
+        for _, best, _, _ in chosen:
+            self.shown.add(best.article, where)
+        return tuple(best for _, best, _, _ in chosen)
 
     def walk_section(self, section: Section) -> Iterator[Verdict]:
         ledger = self.shown if self.once else None
@@ -170,17 +175,6 @@ class Chooser:
                 title = section.title or section.name
                 self.shown.add(verdict.article, f"in section '{title}'")
             yield verdict
-
-
-def in_turns(
-    lists: list[tuple[Article, tuple[RelatedPick, ...]]],
-) -> Iterator[tuple[Article, RelatedPick]]:
-    """Every list's first pick, then every second one, ...: each article gets its turn."""
-    depth = max((len(found) for _, found in lists), default=0)
-    for rank in range(depth):
-        for article, found in lists:
-            if rank < len(found):
-                yield article, found[rank]
 
 
 def choose_picks(
