@@ -69,6 +69,23 @@ class Picks:
         )
 
 
+@dataclass
+class Tally:
+    """A related block's candidate: its summed score, and the article it scored highest with."""
+
+    best: RelatedPick
+    source: str
+    total: float = 0.0
+
+    def add(self, pick: RelatedPick, article_id: str) -> None:
+        self.total += pick.score
+        if pick.score > self.best.score:
+            self.best, self.source = pick, article_id
+
+    def rank(self) -> tuple[float, int, str]:
+        return (-self.total, -self.best.article.published.toordinal(), self.best.article.id)
+
+
 class Chooser:
     """Chooses one issue's lists in display order, keeping the ledger of what is shown."""
 
@@ -138,33 +155,28 @@ class Chooser:
     def block(self, articles: list[Article], name: str, where: str) -> tuple[RelatedPick, ...]:
         """One block for many articles: the archive's articles most related to them all.
 
-        Each article's own list is scored as usual; a candidate's block score is the sum of
+        Each article's own list is chosen as usual; a candidate's block score is the sum of
         its scores over the articles it was picked for (then newer, then id). It is shown
         as picked for the article it scored highest with."""
-        ledger = self.skip(related=True)
-        skipped = self.picks.skipped.setdefault(name, [])
-        totals: dict[str, tuple[float, RelatedPick, str, float]] = {}
+        tallies: dict[str, Tally] = {}
         for article in articles:
-            found = self.index.related_for(
-                self.issue, article, ledger.why if ledger else None, skipped
-            )
-            self.picks.related[article.id] = found
-            for pick in found:
-                total, best, source, top = totals.get(
-                    pick.article.id, (0.0, pick, article.id, -1.0)
-                )
-                if pick.score > top:
-                    best, source, top = pick, article.id, pick.score
-                totals[pick.article.id] = (total + pick.score, best, source, top)
-        ranked = sorted(
-            totals.values(),
-            key=lambda t: (-t[0], -t[1].article.published.toordinal(), t[1].article.id),
-        )
-        chosen = ranked[: self.config.layout.related_limit]
-        self.picks.sources[name] = {best.article.id: source for _, best, source, _ in chosen}
-        for _, best, _, _ in chosen:
-            self.shown.add(best.article, where)
-        return tuple(best for _, best, _, _ in chosen)
+            for pick in self.own_list(article):
+                tally = tallies.setdefault(pick.article.id, Tally(pick, article.id))
+                tally.add(pick, article.id)
+        passed = [s for a in articles for s in self.picks.skipped[a.id]]
+        self.picks.skipped[name] = list({s.article.id: s for s in passed}.values())
+        chosen = sorted(tallies.values(), key=Tally.rank)[: self.config.layout.related_limit]
+        self.picks.sources[name] = {t.best.article.id: t.source for t in chosen}
+        for tally in chosen:
+            self.shown.add(tally.best.article, where)
+        return tuple(t.best for t in chosen)
+
+    def own_list(self, article: Article) -> tuple[RelatedPick, ...]:
+        """A compact article's related list: not shown under it, it feeds its block."""
+        ledger, skipped = self.skip(related=True), self.picks.skipped.setdefault(article.id, [])
+        found = self.index.related_for(self.issue, article, ledger.why if ledger else None, skipped)
+        self.picks.related[article.id] = found
+        return found
 
     def walk_section(self, section: Section) -> Iterator[Verdict]:
         ledger = self.shown if self.once else None
