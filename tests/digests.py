@@ -75,6 +75,7 @@ def article_toml(rng: random.Random, issue: int, n: int, day: date, summary: boo
 def digest_workspace(
     root: Path, links: int, layout: str = "links", history: int = 8, related: str = "issue",
     summaries: bool = False, seed: int = 13, max_bytes: int = 1_000_000, publish: bool = False,
+    summary_every: int = 0,
 ) -> Path:
     """`history` published issues of 30 links, then one of `links` links (id 'digest'): a
     draft, or published (rules_version 2, as `publish` writes) with publish=True."""
@@ -89,7 +90,8 @@ def digest_workspace(
         draft = last and not publish
         head.append('status = "draft"' if draft else 'status = "published"\nrules_version = 2')
         count = links if last else 30
-        body = [article_toml(rng, k, n, day, summaries) for n in range(count)]
+        body = [article_toml(rng, k, n, day, summaries or bool(summary_every and n % summary_every == 1))
+                for n in range(count)]
         name = "digest" if last else f"{day.year}-{k + 1:02d}"
         (root / "issues" / f"{name}.toml").write_text("\n".join(head) + "\n\n" + "\n".join(body))
     return root

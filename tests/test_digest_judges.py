@@ -28,14 +28,15 @@ from tests.test_email import FORBIDDEN_TAGS, css_rules
 from tests.test_email_render import ARGS, CHROMIUM, luminance
 
 ATOM_RNG = Path(__file__).parent / "schemas" / "atom.trang.rng"
-CASES = ["digest-links", "digest-stories", "example-links", "example-stories"]
+CASES = ["digest-links", "digest-stories", "digest-auto", "example-links", "example-stories"]
 
 
 def workspace_for(case: str, root: Path) -> tuple[Path, str]:
     """The workspace and the issue to judge."""
     kind, layout = case.split("-")
-    if kind == "digest":
-        return digest_workspace(root, 70, layout, publish=True), "digest"
+    if kind == "digest":  # auto: every fifth article has a summary, so keeps its story card
+        every = 5 if layout == "auto" else 0
+        return digest_workspace(root, 70, layout, publish=True, summary_every=every), "digest"
     ws = copy_example(root)
     config = ws / "config.toml"
     config.write_text(config.read_text().replace("[email]\n", f'[email]\nlayout = "{layout}"\n', 1))
