@@ -165,7 +165,7 @@ def test_200_is_fine_and_the_user_agent_is_polite(server, tmp_path, monkeypatch)
     base, state = server
     assert check_one(base, "/ok", tmp_path, monkeypatch) == []
     method, _, agent = state.requests[0]
-    assert method == "HEAD" and agent.startswith("publisher/") and "links.example.org" in agent
+    assert method == "HEAD" and agent.startswith("publisher/0.1.0 ") and "links.example.org" in agent
 
 
 def test_301_is_offered_as_a_fix(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -11,11 +11,11 @@ import email.utils
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib import metadata
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from publisher import __version__
 from publisher.links.config import LinkCheck
 
 MAX_HOPS = 10
@@ -64,11 +64,8 @@ class LinkStatus:
 
 
 def user_agent(contact: str) -> str:
-    try:
-        version = metadata.version("publisher")
-    except metadata.PackageNotFoundError:
-        version = "dev"
-    return f"publisher/{version} (newsletter link check; +{contact})"
+    """Names the tool, its version and whom to ask: a polite crawler's manners."""
+    return f"publisher/{__version__} (newsletter link check; +{contact})"
 
 
 def retry_after(response: httpx.Response, cap: float) -> float:
