@@ -58,6 +58,7 @@ class Explanation:
     related: tuple[RelatedTrace, ...]
     blocks: tuple[BlockTrace, ...] = ()
     rules_version: int = 1
+    repeated: tuple[Skipped, ...] = ()  # the issue's own articles shown once, not twice
 
 
 def explain(
@@ -81,6 +82,7 @@ def explain(
         tuple(related_trace(workspace, index, issue, a, misses, picks) for a in articles),
         block_traces(picks),
         rules_version(issue, config.email.layout),
+        tuple(picks.skipped.get("issue", ())),
     )
 
 
@@ -186,6 +188,7 @@ def to_json(explanation: Explanation) -> dict[str, Any]:
         "related": {t.article.id: [pick_json(p) for p in t.picks] for t in ex.related},
         "skipped": {t.article.id: [skip_json(s) for s in t.skipped] for t in ex.related},
         "blocks": [block_json(b) for b in ex.blocks],
+        "repeated": [skip_json(s) for s in ex.repeated],
         "near_misses": {t.article.id: [miss_json(m) for m in t.misses] for t in ex.related},
         "terms": {t.article.id: [term_json(x) for x in t.terms] for t in ex.related},
     }
@@ -253,6 +256,7 @@ def to_text(explanation: Explanation) -> list[str]:
     ex = explanation
     head = f"Issue {ex.issue.id}: {ex.issue.title} ({ex.issue.date}, {ex.issue.status})"
     lines = [head, f"rules_version {ex.rules_version}: {VERSIONS[ex.rules_version >= 2]}"]
+    lines += [f"  - {s.article.id} is not shown: its link is {s.reason}" for s in ex.repeated]
     for section in ex.sections:
         lines += section_lines(section)
     for related in ex.related:

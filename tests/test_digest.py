@@ -261,3 +261,18 @@ def test_explain_shows_each_related_block_and_what_it_passed_over(tmp_path: Path
         assert any("in 'Related from the archive' under '" in s["reason"] for s in skips)
     text = run_cli("explain", "digest", cwd=ws).stdout
     assert "'Related from the archive'" in text and ": picked for '" in text
+
+
+def test_an_issue_repeating_its_own_link_shows_it_once_and_says_why(tmp_path: Path) -> None:
+    ws = digest_workspace(tmp_path / "ws", 10)
+    path = ws / "issues/digest.toml"
+    first = load_workspace(ws).issue("digest").articles[0]
+    again = f'[[articles]]\nid = "again"\ntitle = "Same page"\nurl = "{first.url}?utm_source=x"\npublished = 2024-02-26\n'
+    path.write_text(path.read_text() + "\n" + again)
+    build(ws, drafts=True)
+    assert repeats(shown_links(email_of(ws))) == [] and "Same page" not in email_of(ws).read_text()
+    assert repeats(text_links(email_of(ws, name="email.txt"))) == []
+    found = json.loads(run_cli("explain", "digest", "--json", cwd=ws).stdout)
+    assert found["repeated"] == [{"id": "again", "reason": f"already shown in this issue (article #1, '{first.id}')"}]
+    checked = run_cli("check", "--links", "digest", cwd=ws)
+    assert checked.code == 1 and "article #11 (id 'again'), field 'url'" in checked.stderr

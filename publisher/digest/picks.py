@@ -125,7 +125,16 @@ class Chooser:
                 ledger.add_url(url, f"in this issue (linked in the summary of '{article.id}')")
 
     def layout_groups(self, layout: str) -> tuple[Group, ...]:
-        return group_articles(self.issue.articles, layout, self.config.layout)
+        """The links layout's groups. Under version 2 an article whose link the issue
+        has already is shown once, at its first place (check --links reports the repeat)."""
+        articles, seen = [], Shown()
+        for n, article in enumerate(self.issue.articles, 1):
+            if self.once and (reason := seen.why(article)):
+                self.picks.skipped.setdefault("issue", []).append(Skipped(article, reason))
+                continue
+            seen.add_url(article.url, f"in this issue (article #{n}, '{article.id}')")
+            articles.append(article)
+        return group_articles(articles, layout, self.config.layout)
 
     def skip(self, related: bool) -> Shown | None:
         if not self.once:
