@@ -11,7 +11,9 @@ import pytest
 from lxml import html as lxml_html
 
 from publisher.build import build
+from publisher.frozen import REGISTRY, issue_hash, with_entry
 from publisher.links.normalize import normalize_url
+from publisher.records import Issue
 from publisher.related import RelatedIndex
 from publisher.rules import SectionIndex
 from publisher.selection import select_all
@@ -37,11 +39,37 @@ def links70(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def with_rules_version_2(ws: Path) -> Path:
-    """The example, as if every issue had been published after the upgrade."""
-    for path in (ws / "issues").glob("*.toml"):
+    """The example, as if every issue had been published after the upgrade: rules_version 2,
+    and re-frozen (content hash and registry) as publish would have left them."""
+    for path in (ws / "issues").glob("[!.]*.toml"):
         text = path.read_text()
         path.write_text(text.replace('status = "published"\n', 'status = "published"\nrules_version = 2\n'))
+    refreeze(ws)
     return ws
+
+
+def refreeze(ws: Path) -> None:
+    """Record every published issue's hash as it now is, in its file and in the registry."""
+    workspace = load_workspace_unchecked(ws)
+    registry = ws / "issues" / REGISTRY
+    text = registry.read_text() if registry.exists() else ""
+    for issue in workspace:
+        if issue.is_published:
+            path = ws / "issues" / f"{issue.id}.toml"
+            fresh = issue_hash(issue)
+            path.write_text(re.sub(r'(?m)^content_hash = ".*"$', f'content_hash = "{fresh}"', path.read_text()))
+            text = with_entry(text, issue.model_copy(update={"content_hash": fresh}), issue.number or 0)
+    registry.write_text(text)
+
+
+def load_workspace_unchecked(ws: Path) -> list[Issue]:
+    import tomllib
+
+    issues = []
+    for path in sorted((ws / "issues").glob("[!.]*.toml")):
+        data = tomllib.loads(path.read_text())
+        issues.append(Issue(id=path.stem, **data))
+    return issues
 
 
 def set_config(ws: Path, table: str, line: str) -> Path:

@@ -27,7 +27,7 @@ from tests.digests import digest_workspace
 from tests.test_email import FORBIDDEN_TAGS, css_rules
 from tests.test_email_render import ARGS, CHROMIUM, luminance
 
-ATOM_RNG = Path(__file__).parent / "schemas" / "atom.trang.rng"
+ATOM_RNG = Path(__file__).parent / "data" / "atom.trang.rng"
 CASES = ["digest-links", "digest-stories", "digest-auto", "example-links", "example-stories"]
 
 
