@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from publisher.errors import Problem
-from publisher.links.cache import CACHE_FILE
+from publisher.links.cache import cache_path
 from publisher.links.check import link_problems
 from publisher.links.duplicates import duplicate_problems
 from publisher.links.normalize import normalize_url
@@ -248,7 +248,8 @@ def test_results_are_cached_for_a_day_but_not_failures_that_may_pass(server, tmp
     base, state = server
     root = workspace(tmp_path / "ws", [base + "/ok", base + "/gone-404", base + "/error"])
     first = problems_for(root, monkeypatch)
-    assert (root / CACHE_FILE).is_file() and not (root / "build").exists()
+    assert cache_path(root / "build") == root / ".build.generations/cache/links.json"
+    assert cache_path(root / "build").is_file() and not (root / "build").exists()
     state.requests.clear()
     again = problems_for(root, monkeypatch)
     assert [p.message for p in again] == [p.message for p in first] and len(first) == 2

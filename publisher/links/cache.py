@@ -1,16 +1,19 @@
-"""Link results kept for a day in .cache/links.json of the workspace (git-ignored, beside
-build/, never inside it: a build prunes its folder, and a cache is not output)."""
+"""Link results kept for a day in links.json of the build's cache folder, beside the
+output and never inside it (.build.generations/cache/ by default; git-ignored): a cache is
+not output, and no reader of the site should see it."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+from publisher.generations import Layout
 from publisher.links.fetch import Hop, LinkStatus
 from publisher.output import write_atomic
 
-CACHE_FILE = Path(".cache") / "links.json"
+CACHE_FILE = "links.json"
 VERSION = 1
 
 
@@ -37,9 +40,14 @@ def from_json(url: str, data: dict[str, Any]) -> LinkStatus:
     )
 
 
+def cache_path(output: Path) -> Path:
+    """Where the link results of a workspace whose build goes to `output` are kept."""
+    return Layout(Path(os.path.abspath(output))).cache / CACHE_FILE
+
+
 class LinkCache:
-    def __init__(self, root: Path, max_age_hours: float, now: float) -> None:
-        self.path = root / CACHE_FILE
+    def __init__(self, output: Path, max_age_hours: float, now: float) -> None:
+        self.path = cache_path(output)
         self.max_age = max_age_hours * 3600
         self.now = now
         self.entries = self._read()

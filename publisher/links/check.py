@@ -52,7 +52,7 @@ def fetch_statuses(
 ) -> dict[str, LinkStatus]:
     """Fresh answers from the cache, the others fetched; the cache keeps the new ones."""
     rules = workspace.config.check
-    cache = LinkCache(workspace.root, rules.cache_hours, time.time() if now is None else now)
+    cache = LinkCache(workspace.output, rules.cache_hours, time.time() if now is None else now)
     wanted = list(dict.fromkeys(urls))
     found = {u: s for u in wanted if (s := cache.fresh(u))}
     if progress and found:
