@@ -19,6 +19,7 @@ try:
 except ImportError:  # Windows: the re-read before writing is the only guard
     fcntl = None  # type: ignore[assignment]
 
+from publisher.digest import RULES_VERSION
 from publisher.errors import Problem, RecordError, UsageError
 from publisher.frozen import articles_hash as articles_hash  # re-exported: older callers
 from publisher.output import write_atomic
@@ -194,6 +195,7 @@ def publish_issue(path: Path, number: int | None = None) -> Issue:
         set_after(doc, "status", "content_hash", "")
         if number is not None and "number" not in doc:
             set_after(doc, "content_hash", "number", number)
+        set_after(doc, "content_hash", "rules_version", RULES_VERSION)  # its picks, forever
         return rehash(doc, path)
 
     return update_issue_file(path, change)

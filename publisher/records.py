@@ -167,6 +167,7 @@ class Article(Record):
     category: Annotated[str, AfterValidator(one_line)] = ""
     tags: Tags = ()
     summary: Text = ""
+    note: Annotated[str, AfterValidator(one_line)] = ""  # a compact item's one line
     source: Annotated[str, AfterValidator(one_line)] = ""
     author: Annotated[str, AfterValidator(one_line)] = ""
     image: Image | None = None
@@ -199,6 +200,8 @@ class Issue(Record):
     pin: dict[str, tuple[Slug, ...]] = Field(default_factory=dict)
     exclude: tuple[Slug, ...] = ()
     content_hash: str = ""
+    # Stored by `publish`: the pick rules the issue went out with (publisher/digest/picks.py).
+    rules_version: PositiveInt | None = None
     # A fresh draft (`publisher new`) has no articles yet; a published issue needs one.
     articles: tuple[Article, ...] = ()
 
