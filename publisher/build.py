@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, TemplateError
 
 from publisher.cache import IssueCache
-from publisher.check import check_email_budget, run_checks
+from publisher.check import check_email_budget, run_checks, scoped
 from publisher.email import budget_problems
 from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
@@ -96,8 +96,8 @@ def build(
     stamp = BuildStamp(root, config, (sorted(ids or []), drafts))
     if (last := stamp.replay(site.layout)) is not None:  # no input changed since the last build
         return BuildResult(target.path, last.issues, last.files, [], last.warnings)
-    workspace = load_workspace(root)
-    problems = run_checks(workspace, skip={check_email_budget})
+    workspace = load_workspace(root, focus=ids or ())  # other drafts' errors only warn
+    problems = scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ())
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
     site.previous()  # refuse a folder publisher did not make before rendering

@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
+from publisher.delivery.commands import subscribers_app
 from publisher.errors import Problem, PublisherError, UsageError
+from publisher.serve.commands import serve
 
 app = typer.Typer(
     help="Assemble curated articles into weekly issues: email, web pages, RSS and Atom feeds.",
@@ -52,18 +54,31 @@ def progress(items: list[T], description: str) -> Iterable[T]:
 
 @app.command()
 def check(
+    issue: Annotated[
+        str | None, typer.Argument(help="With --links: the issue; default: every draft.")
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    links: Annotated[
+        bool, typer.Option("--links", help="Also check links: duplicates, dead links, placeholders.")
+    ] = False,
     root: Root = Path("."),
 ) -> None:
     """Validate config.toml and every issue; report every problem at once.
 
-    Example: publisher check --strict
+    Example: publisher check --strict; publisher check --links 2024-17
     """
     from publisher.check import run_checks
     from publisher.workspace import load_workspace
 
     workspace = load_workspace(root)
-    errors, warnings = report(run_checks(workspace), strict)
+    problems = run_checks(workspace)
+    if links:
+        from publisher.links.commands import checked_links
+
+        problems += checked_links(workspace, issue, err)
+    elif issue:
+        raise UsageError(Problem(issue, "an issue is named only with --links", hint="publisher check --links ISSUE"))
+    errors, warnings = report(problems, strict)
     summary = f"{len(workspace.issues)} issues, {len(workspace.articles)} articles"
     out.print(f"{summary}: {errors} errors, {warnings} warnings")
     if errors:
@@ -260,17 +275,32 @@ def preview(
 @app.command()
 def publish(
     issue: Annotated[str, typer.Argument(help="The draft issue's id.")],
+    amend: Annotated[
+        bool, typer.Option(help="Record a correction of a published issue: re-hash, set updated.")
+    ] = False,
+    day: Annotated[
+        str | None, typer.Option("--date", help="With --amend: the day of the correction; default: today.")
+    ] = None,
+    allow_dead_links: Annotated[
+        bool, typer.Option(help="Publish even if some links are dead (they are warnings).")
+    ] = False,
     root: Root = Path("."),
 ) -> None:
-    """Run the checks, then set status = "published" and store the articles' content hash.
+    """Run the checks, then freeze the issue: status, number and content hash in its file,
+    and its entry in issues/.published.toml. `check --links` runs first: its errors stop it.
 
-    Example: publisher publish 2024-17
+    Example: publisher publish 2024-17; publisher publish 2024-16 --amend --date 2024-04-22
     """
-    from publisher.edit import publish as run_publish
+    from publisher.publishing import publish as run_publish
 
-    published, problems = run_publish(root, issue)
+    if day is not None and not amend:
+        raise UsageError(Problem("--date", "only goes with --amend", hint="add --amend"))
+    published, problems = run_publish(root, issue, amend, parse_day(day, "--date"), allow_dead_links)
     report(problems)
-    out.print(f"Published issues/{published.id}.toml: {len(published.articles)} articles")
+    verb = "Published"
+    if amend:
+        verb = f"Amended (updated = {published.updated})" if published.updated else "Recorded"
+    out.print(f"{verb} issues/{published.id}.toml: {len(published.articles)} articles")
 
 
 @app.command("list")
@@ -288,6 +318,10 @@ def list_(root: Root = Path(".")) -> None:
     out.print(f"{len(workspace.issues)} issues", markup=False)
 
 
+app.add_typer(subscribers_app, name="subscribers")
+app.command()(serve)
+
+
 def main() -> None:
     try:
         app()
@@ -300,3 +334,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # the last safety net: a bug, never the user's input
+        internal_error(exc)
+
+
+def internal_error(exc: BaseException) -> None:
+    """One line: what was being done and where the full report is; exit 70."""
+    from publisher.crash import INTERNAL_ERROR, report_line
+
+    err.print(report_line(exc, sys.argv[1:]), markup=False)
+    sys.exit(INTERNAL_ERROR)

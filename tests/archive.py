@@ -16,7 +16,7 @@ def make_archive(root: Path, count: int, articles: int = 1) -> Path:
     """A workspace of `count` published weekly issues, from 2000 on, `articles` each."""
     (root / "issues").mkdir(parents=True)
     shutil.copy(REPO / "config.toml", root / "config.toml")
-    seeds = [tomllib.loads(p.read_text()) for p in sorted((REPO / "issues").glob("*.toml"))]
+    seeds = [tomllib.loads(p.read_text()) for p in sorted((REPO / "issues").glob("[!.]*.toml"))]
     pool = [a for seed in seeds for a in seed["articles"]]
     for n in range(count):
         year, week = 2000 + n // 52, n % 52 + 1
@@ -48,7 +48,7 @@ def retitle(root: Path, title: str) -> None:
 def reword(root: Path, every: int, words: str) -> list[str]:
     """Set the intro of every `every`-th issue: their pages, emails and the feeds change."""
     changed = []
-    for n, path in enumerate(sorted((root / "issues").glob("*.toml"))):
+    for n, path in enumerate(sorted((root / "issues").glob("[!.]*.toml"))):
         if n % every == 0:
             doc = tomlkit.parse(path.read_text())
             doc["intro"] = f"{words} ({path.stem})."

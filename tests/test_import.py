@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import os
 import re
@@ -24,11 +25,11 @@ from publisher.importers import Options, SourceError, import_into
 from publisher.records import Article
 from publisher.scaffold import create_workspace
 from publisher.workspace import load_workspace
-from tests.conftest import SHARED, run_cli
+from tests.conftest import run_cli
 
-FEEDS = SHARED / "fixtures" / "feeds"
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"  # vendored: see its README
 REAL = sorted((FEEDS / "real").glob("*")) if FEEDS.is_dir() else []
-needs_fixtures = pytest.mark.skipif(not FEEDS.is_dir(), reason="../shared/fixtures is absent")
+needs_fixtures = pytest.mark.skipif(not FEEDS.is_dir(), reason="tests/fixtures/feeds is absent")
 DRAFT = "2024-20"
 
 
@@ -245,9 +246,9 @@ def test_malformed_exports_are_typed_errors(
     assert caught.value.problems[0].file == source
 
 
-@needs_fixtures
 def test_real_export_as_json_lines(workspace: Path, tmp_path: Path) -> None:
-    lines = (SHARED / "data" / "gov-tech-articles.jsonl").read_text().splitlines()[:40]
+    data = Path(__file__).resolve().parent / "data" / "gov-tech-articles.jsonl.gz"
+    lines = gzip.decompress(data.read_bytes()).decode("utf-8").splitlines()[:40]
     source = tmp_path / "gov.jsonl"
     source.write_text("\n".join(lines))
     report = import_into(workspace, str(source), DRAFT, Options())
@@ -325,7 +326,7 @@ def test_bad_input_exits_non_zero_and_changes_nothing(
     workspace: Path, tmp_path: Path, make_source: Callable[[Path], str], message: str
 ) -> None:
     if "notafeed" in make_source(tmp_path) and not FEEDS.is_dir():
-        pytest.skip("../shared/fixtures is absent")
+        pytest.skip("tests/fixtures/feeds is absent")
     path = workspace / "issues" / f"{DRAFT}.toml"
     before = path.read_bytes()
     run = run_cli("import", make_source(tmp_path), "--into", DRAFT, "--timeout", "3", cwd=workspace)
