@@ -61,8 +61,8 @@ def inputs_digest(root: Path, templates: Path, arguments: str) -> str:
         digest.update(f"{key}={os.environ[key]}\0".encode())
     sources = [root / CONFIG_FILE, *sorted((root / ISSUES_DIR).glob("*.toml"))]
     sources += _files(templates) + _files(builtin_templates()) + _files(Path(__file__).parent)
-    for path in sources:
-        digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    for path in sources:  # a pipe or folder in issues/ is named only: loading reports it
+        digest.update(str(path).encode() + b"\0" + (path.read_bytes() if path.is_file() else b""))
     for package in PACKAGES:
         digest.update(_version(package).encode())
     return digest.hexdigest()
