@@ -19,6 +19,7 @@ from publisher.render import Rendered, Theme, render_issues, template_problem
 from publisher.selection import IssueView, select_all
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
+from publisher.web.pages import render_web
 from publisher.workspace import Workspace, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
@@ -69,6 +70,7 @@ def render_site(env: Environment, workspace: Workspace, views: list[IssueView]) 
     full = workspace.config.feeds.content == "full"
     contents = {v.issue.id: template.render(view=v, config=v.config) for v in published if full}
     files.update(render_feeds(workspace.config, published, contents))
+    files.update(render_web(env, workspace.config, views))
     return files
 
 

@@ -19,7 +19,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from publisher.labels import TagSettings
 from publisher.records import HttpUrl, Slug, normalize_tag, one_line
+from publisher.web.settings import Site
 
 
 class Part(BaseModel):
@@ -40,6 +42,7 @@ class Newsletter(Part):
     author_email: str = ""
     logo: HttpUrl | None = None
     icon: HttpUrl | None = None
+    image: HttpUrl | None = None  # link previews (og:image) of pages that have no image of their own
 
 
 class Email(Part):
@@ -81,7 +84,7 @@ class Email(Part):
 class Feeds(Part):
     """[feeds]: which feeds, how long, full content or summaries, ids that never change."""
 
-    formats: tuple[Literal["rss", "atom"], ...] = ("rss", "atom")
+    formats: tuple[Literal["rss", "atom", "json"], ...] = ("rss", "atom")
     limit: PositiveInt = 20
     content: Literal["full", "summary"] = "full"
     articles: bool = False
@@ -92,6 +95,8 @@ class Feeds(Part):
     # The host in entry ids (tag:<host>,<year>:issue/<id>); default: the newsletter url's host.
     # Pin it before moving the newsletter to a new address, so readers see no duplicates.
     id_domain: str = ""
+    # Never feed categories nor tag pages (besides editors-choice and sponsored); globs allowed.
+    hidden_tags: Annotated[tuple[str, ...], AfterValidator(lambda t: tuple(map(normalize_tag, t)))] = ()
 
     @field_validator("id_domain")
     @classmethod
@@ -197,6 +202,8 @@ class Config(BaseSettings):
     sections: tuple[Section, ...] = ()
     related: Related = Related()
     build: Build = Build()
+    site: Site = Site()
+    tags: TagSettings = TagSettings()
 
     @field_validator("sections")
     @classmethod
