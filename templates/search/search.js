@@ -28,12 +28,14 @@
     var issue = data.issues[result.i];
     var li = document.createElement("li");
     var link = document.createElement("a");
-    link.href = issue[2] + (String(result.id).indexOf("issue:") === 0 ? "" : "#" + result.id);
+    var whole = String(result.id).indexOf("issue:") === 0;
+    link.href = issue[2] + (whole ? "" : "#" + result.id);
     link.textContent = result.t;
     li.appendChild(link);
     var meta = document.createElement("span");
     meta.className = "meta";
-    meta.textContent = " " + (result.s ? result.s + " · " : "") + "#" + issue[0] + " · " + issue[1];
+    meta.textContent = whole ? " Issue #" + issue[0] :
+      " " + (result.s ? result.s + " · " : "") + "in #" + issue[0] + " · " + issue[1];
     li.appendChild(meta);
     return li;
   }
