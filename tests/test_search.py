@@ -38,7 +38,7 @@ def index_data(site: Path) -> dict[str, Any]:
 
 
 def test_words_are_split_and_normalised_as_the_browser_does() -> None:
-    assert tokens("Kazakhstan's floods, 2024: Ağrı—Tbilisi") == ["Kazakhstan", "s", "floods", "2024", "Ağrı", "Tbilisi"]
+    assert tokens("Kazakhstan's floods, 2024: Ağrı—Tbilisi") == ["Kazakhstan", "s", "floods", "2024", "Ağrı", "Tbilisi"]  # noqa: RUF001
     assert [term(t) for t in tokens("Élysée ÇAĞ Москва")] == ["elysee", "cag", "москва"]
 
 

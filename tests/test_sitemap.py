@@ -84,6 +84,6 @@ def test_switched_off(tmp_path: Path) -> None:
     (root / "config.toml").write_text((root / "config.toml").read_text() + "\n[site]\nsitemap = false\nsearch = false\ntag_pages = false\n")
     files = build(root).files
     assert "sitemap.xml" not in files
-    assert not [p for p in files if p.startswith("search/") or p.endswith("index.html") and p.startswith("tags/")]
+    assert not [p for p in files if p.startswith("search/") or (p.endswith("index.html") and p.startswith("tags/"))]
     assert "tags/region-south-caucasus/atom.xml" in files  # the per-tag feeds stay
     assert "Sitemap:" not in files["robots.txt"].decode()

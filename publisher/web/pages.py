@@ -9,7 +9,14 @@ from jinja2 import Environment
 from publisher.config import Config
 from publisher.feeds.entries import issue_updated
 from publisher.selection import IssueView
-from publisher.web.meta import PageMeta, articles_feeds, feed_links, page_meta, tag_feeds
+from publisher.web.meta import (
+    FeedLink,
+    PageMeta,
+    articles_feeds,
+    feed_links,
+    page_meta,
+    tag_feeds,
+)
 from publisher.web.search import INDEX_FILE, search_index
 from publisher.web.sitemap import SitemapUrl, newest, robots_txt, sitemap_files
 from publisher.web.tags import TagPage, tag_pages
@@ -36,7 +43,7 @@ def render_page(env: Environment, name: str, config: Config, page: PageMeta, **c
     return env.get_template(name).render(config=config, page=page, **context).encode()
 
 
-def own_feeds(config: Config, tag: TagPage) -> tuple:  # type: ignore[type-arg]
+def own_feeds(config: Config, tag: TagPage) -> tuple[FeedLink, ...]:
     if not tag.has_feed:
         return ()
     return feed_links(config, tag.folder, f"{config.newsletter.title}: {tag.label}")
@@ -55,8 +62,8 @@ def render_tag_pages(env: Environment, config: Config, tags: Sequence[TagPage]) 
     every_feed = articles_feeds(config) + tag_feeds(config)
     page = page_meta(config, "tags/", f"Tags · {news.title}",
                      f"Every tag of {news.title}, with its articles and feeds.", every_feed)
-    feeds = {t.tag: own_feeds(config, t) for t in tags}
-    files["tags/index.html"] = render_page(env, "tags.html", config, page, tags=tags, feeds=feeds)
+    by_tag = {t.tag: own_feeds(config, t) for t in tags}
+    files["tags/index.html"] = render_page(env, "tags.html", config, page, tags=tags, feeds=by_tag)
     return files
 
 
