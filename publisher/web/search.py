@@ -13,6 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from publisher.config import Config
@@ -31,7 +32,10 @@ def tokens(text: str) -> list[str]:
     return _WORD_RE.findall(unicodedata.normalize("NFC", text))
 
 
+@lru_cache(maxsize=65536)
 def term(token: str) -> str:
+    if token.isascii():
+        return token.lower()
     decomposed = unicodedata.normalize("NFD", token)
     plain = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
     return plain.lower()
