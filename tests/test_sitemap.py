@@ -87,3 +87,21 @@ def test_switched_off(tmp_path: Path) -> None:
     assert not [p for p in files if p.startswith("search/") or (p.endswith("index.html") and p.startswith("tags/"))]
     assert "tags/region-south-caucasus/atom.xml" in files  # the per-tag feeds stay
     assert "Sitemap:" not in files["robots.txt"].decode()
+
+
+def test_bad_extras_settings_are_errors_naming_the_key(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    root = write_workspace(tmp_path / "ws", some_issues(1))
+    base = (root / "config.toml").read_text()
+    for extra, where in [
+        ("\n[site]\nserch = true\n", "[site], field 'serch'"),
+        ('\n[tags]\nlabels = { "region:x" = "" }\n', "[tags], field 'labels"),
+    ]:
+        (root / "config.toml").write_text(base + extra)
+        result = run_cli("check", cwd=root)
+        assert result.code == 1 and "Traceback" not in result.stderr
+        assert f"config.toml, {where}" in result.stderr, result.stderr
+    (root / "config.toml").write_text(base.replace('[feeds]\n', '[feeds]\nformats = ["jsonfeed"]\n', 1))
+    result = run_cli("check", cwd=root)
+    assert result.code == 1 and "field 'formats" in result.stderr, result.stderr
