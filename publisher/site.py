@@ -17,5 +17,5 @@ def render_issue_page(env: Environment, view: IssueView) -> str:
 
 
 def render_index(env: Environment, config: Config, views: Sequence[IssueView]) -> str:
-    page = index_meta(config, views)
+    page = index_meta(config)
     return env.get_template("index.html").render(views=views, config=config, page=page)

@@ -76,7 +76,7 @@ def first_image(config: Config, images: Sequence[Image | None]) -> Image | None:
     return next((i for i in images if i), None) or default_image(config)
 
 
-def index_meta(config: Config, views: Sequence[IssueView]) -> PageMeta:
+def index_meta(config: Config) -> PageMeta:
     news = config.newsletter
     return PageMeta(
         title=news.title,
