@@ -170,3 +170,57 @@ def test_every_page_is_valid_html_by_the_nu_checker(site: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# The schema.org terms the pages use, each with the types (ours or their supertypes) that
+# schema.org lists for it: a property outside its domain, or an unknown type, fails.
+TYPES = {
+    "PublicationIssue": {"PublicationIssue", "CreativeWork", "Thing"},
+    "Periodical": {"Periodical", "CreativeWorkSeries", "CreativeWork", "Thing"},
+    "Article": {"Article", "CreativeWork", "Thing"},
+    "NewsArticle": {"NewsArticle", "Article", "CreativeWork", "Thing"},
+    "ImageObject": {"ImageObject", "MediaObject", "CreativeWork", "Thing"},
+    "Organization": {"Organization", "Thing"},
+    "Person": {"Person", "Thing"},
+    "WebSite": {"WebSite", "CreativeWork", "Thing"},
+    "SearchAction": {"SearchAction", "Action", "Thing"},
+    "EntryPoint": {"EntryPoint", "Thing"},
+}
+DOMAINS = {
+    "name": "Thing", "url": "Thing", "description": "Thing", "image": "Thing",
+    "potentialAction": "Thing", "headline": "CreativeWork", "datePublished": "CreativeWork",
+    "dateModified": "CreativeWork", "inLanguage": "CreativeWork", "author": "CreativeWork",
+    "publisher": "CreativeWork", "isPartOf": "CreativeWork", "hasPart": "CreativeWork",
+    "keywords": "CreativeWork", "issueNumber": "PublicationIssue", "articleSection": "Article",
+    "contentUrl": "MediaObject", "width": "MediaObject", "height": "MediaObject",
+    "logo": "Organization", "target": "Action", "urlTemplate": "EntryPoint",
+    # Not a property but schema.org's documented input annotation of an Action
+    # (schema.org/docs/actions.html), which Google reads.
+    "query-input": "Action",
+}
+
+
+def vocabulary_problems(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [p for item in node for p in vocabulary_problems(item)]
+    if not isinstance(node, dict):
+        return []
+    kind = node.get("@type", "")
+    if kind not in TYPES:
+        return [f"unknown type {kind!r}"]
+    problems = []
+    for key, value in node.items():
+        if key in ("@context", "@type", "@id"):
+            continue
+        if DOMAINS.get(key) not in TYPES[kind]:
+            problems.append(f"{kind}.{key}")
+        problems += vocabulary_problems(value)
+    return problems
+
+
+def test_only_schema_org_types_and_properties(site: Path) -> None:
+    base = load_workspace(site).config.newsletter.url
+    for path in [site / "build/index.html", *sorted((site / "build/issues").glob("*/index.html"))]:
+        for data in jsonld(path, base):
+            assert vocabulary_problems(data) == [], path
+    assert vocabulary_problems({"@type": "Article", "issueNumber": 1}) == ["Article.issueNumber"]
