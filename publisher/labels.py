@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from publisher.records import normalize_tag, one_line, slugify
+from publisher.values import plain_text
 
 if TYPE_CHECKING:
     from publisher.config import Config
@@ -31,6 +32,11 @@ class TagSettings(BaseModel):
     labels: dict[str, Annotated[str, AfterValidator(one_line), Field(min_length=1)]] = Field(
         default_factory=dict
     )
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _plain_text(cls, labels: object) -> object:
+        return plain_text(labels)  # as every other setting: no invisible characters
 
     @field_validator("labels")
     @classmethod
