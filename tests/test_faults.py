@@ -77,7 +77,7 @@ def cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_full_disk_is_a_message_and_the_previous_build_stays(tmp_path: Path) -> None:
     ws = copy_example(tmp_path / "ws")
-    with tmpfs(tmp_path / "disk", "4m") as disk:
+    with tmpfs(tmp_path / "disk", "8m") as disk:  # two generations of the example and its cache
         site = disk / "site"
         old = clean_build(ws, site)
         retitle(ws, "A renamed newsletter")

@@ -105,3 +105,20 @@ def test_bad_extras_settings_are_errors_naming_the_key(tmp_path: Path) -> None:
     (root / "config.toml").write_text(base.replace('[feeds]\n', '[feeds]\nformats = ["jsonfeed"]\n', 1))
     result = run_cli("check", cwd=root)
     assert result.code == 1 and "field 'formats" in result.stderr, result.stderr
+
+
+def test_an_editors_own_robots_txt_is_kept(tmp_path: Path) -> None:
+    root = write_workspace(tmp_path / "ws", some_issues(2))
+    build(root)
+    assert (root / "build/robots.txt").read_bytes().startswith(b"# Written by publisher build.")
+    mine = b"User-agent: *\nDisallow: /drafts/\n"
+    (root / "build/robots.txt").write_bytes(mine)
+    result = build(root)
+    assert (root / "build/robots.txt").read_bytes() == mine
+    (warning,) = [p for p in result.warnings if p.file.endswith("robots.txt")]
+    assert f"Sitemap: {BASE}sitemap.xml" in warning.hint and not warning.is_error
+    mine += f"Sitemap: {BASE}sitemap.xml\n".encode()
+    (root / "build/robots.txt").write_bytes(mine)
+    result = build(root)
+    assert (root / "build/robots.txt").read_bytes() == mine
+    assert not [p for p in result.warnings if p.file.endswith("robots.txt")]

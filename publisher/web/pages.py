@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from jinja2 import Environment
 
 from publisher.config import Config
+from publisher.errors import Problem
 from publisher.feeds.entries import issue_updated
+from publisher.outdir import Previous, others_files
 from publisher.selection import IssueView
 from publisher.web.meta import (
     FeedLink,
@@ -18,7 +20,14 @@ from publisher.web.meta import (
     tag_feeds,
 )
 from publisher.web.search import INDEX_FILE, search_index
-from publisher.web.sitemap import SitemapUrl, newest, robots_txt, sitemap_files
+from publisher.web.sitemap import (
+    ROBOTS_MARKER,
+    SITEMAP_FILE,
+    SitemapUrl,
+    newest,
+    robots_txt,
+    sitemap_files,
+)
 from publisher.web.tags import TagPage, tag_pages
 
 SEARCH_ASSETS = ("search/minisearch.js", "search/search.js")
@@ -91,3 +100,27 @@ def sitemap_urls(config: Config, views: Sequence[IssueView], tags: Sequence[TagP
         urls.append(SitemapUrl(base + "tags/", newest(changed.values())))
         urls += [SitemapUrl(base + t.folder, newest(changed[v.issue.id] for v, _ in t.items)) for t in tags]
     return urls
+
+
+def keep_owners_robots(files: dict[str, bytes], config: Config, previous: Previous) -> list[Problem]:
+    """An editor's own robots.txt in the output folder wins over ours, whether publisher never
+    listed it or it replaced the one publisher wrote (ours starts with ROBOTS_MARKER); a
+    warning says so when theirs does not name the sitemap."""
+    if previous.folder is None or not (previous.folder / "robots.txt").is_file():
+        return []
+    theirs = (previous.folder / "robots.txt").read_bytes()
+    if "robots.txt" in others_files(previous):
+        del files["robots.txt"]  # carried over as theirs
+    elif theirs.startswith(ROBOTS_MARKER):
+        return []  # ours, from an earlier build: replaced
+    else:
+        files["robots.txt"] = theirs  # the same bytes: kept as the editor left them
+    sitemap = f"{config.newsletter.url}{SITEMAP_FILE}"
+    if not config.site.sitemap or sitemap.encode() in theirs:
+        return []
+    return [Problem(
+        file=f"{config.build.output}/robots.txt",
+        message="is yours, so publisher leaves it as it is; it does not name the sitemap",
+        hint=f"add the line 'Sitemap: {sitemap}' to it, so crawlers find every page",
+        severity="warning",
+    )]

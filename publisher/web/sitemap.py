@@ -16,6 +16,8 @@ NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 MAX_URLS = 50_000
 MAX_BYTES = 50 * 1024 * 1024  # uncompressed, per file
 SITEMAP_FILE = "sitemap.xml"
+# Marks the robots.txt publisher writes: any other is the editor's, and builds keep it.
+ROBOTS_MARKER = b"# Written by publisher build."
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,11 @@ def newest(days: Iterable[date | None]) -> date | None:
 def robots_txt(base: str, sitemap: bool) -> bytes:
     """Everything may be crawled; the sitemap is named. Crawlers read robots.txt only at a
     host's root, so this one counts when the archive is served from there."""
-    lines = ["User-agent: *", "Allow: /"]
+    lines = [
+        ROBOTS_MARKER.decode() + " To use your own, put it in its place: builds keep it.",
+        "User-agent: *",
+        "Allow: /",
+    ]
     if sitemap:
         lines += ["", f"Sitemap: {base}{SITEMAP_FILE}"]
     return ("\n".join(lines) + "\n").encode()
