@@ -29,7 +29,7 @@ _JS_ESCAPES = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "<": "\\u
 
 
 def tokens(text: str) -> list[str]:
-    return _WORD_RE.findall(unicodedata.normalize("NFC", text))
+    return _WORD_RE.findall(text if text.isascii() else unicodedata.normalize("NFC", text))
 
 
 @lru_cache(maxsize=65536)
@@ -69,14 +69,14 @@ def minisearch_index(docs: Sequence[Document]) -> dict[str, Any]:
     lengths: dict[str, list[int]] = {}
     totals = [0] * len(FIELDS)
     for short, doc in enumerate(docs):
-        lengths[str(short)] = []
+        lengths[str(short)] = row = []
         for field_id, text in enumerate(doc.fields):
             found = tokens(text)
-            lengths[str(short)].append(len(set(found)))
-            totals[field_id] += len(set(found))
-            counts = Counter(t for t in map(term, found) if len(t) > 1)
-            for word, count in counts.items():
-                postings.setdefault(word, {}).setdefault(field_id, {})[short] = count
+            row.append(unique := len(set(found)))
+            totals[field_id] += unique
+            for word, count in Counter(map(term, found)).items():
+                if len(word) > 1:
+                    postings.setdefault(word, {}).setdefault(field_id, {})[short] = count
     n = len(docs)
     return {
         "documentCount": n,
