@@ -21,6 +21,7 @@ from publisher.render import Rendered, Theme, render_issues, template_problem
 from publisher.selection import IssueView, select_all
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
+from publisher.web.pages import keep_owners_robots, render_web
 from publisher.workspace import Workspace, load_config, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
@@ -71,6 +72,7 @@ def render_site(env: Environment, workspace: Workspace, views: list[IssueView]) 
     full = workspace.config.feeds.content == "full"
     contents = {v.issue.id: template.render(view=v, config=v.config) for v in published if full}
     files.update(render_feeds(workspace.config, published, contents))
+    files.update(render_web(env, workspace.config, views))
     return files
 
 
@@ -100,7 +102,7 @@ def build(
     problems = scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ())
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
-    site.previous()  # refuse a folder publisher did not make before rendering
+    previous = site.previous()  # refuse a folder publisher did not make before rendering
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
     views = select_all(workspace, site_issues)
@@ -119,7 +121,7 @@ def build(
         files.update(render_site(env, workspace, views))
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
-    problems += budget + feed_size_warnings(files)
+    problems += budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
     record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems)
     waiting = (lambda: on_wait(target.path)) if on_wait else None
     written = site.publish(files, bool(ids), record, waiting, lambda: rendered.keep(cache))

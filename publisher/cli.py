@@ -301,6 +301,18 @@ def publish(
     if amend:
         verb = f"Amended (updated = {published.updated})" if published.updated else "Recorded"
     out.print(f"{verb} issues/{published.id}.toml: {len(published.articles)} articles")
+    announce(root)
+
+
+def announce(root: Path) -> None:
+    """WebSub: ping [feeds] hub for each main feed; a failure is only a warning."""
+    from publisher.websub import ping_hub
+    from publisher.workspace import load_config
+
+    pinged, problems = ping_hub(load_config(root))
+    report(problems)
+    if pinged:
+        out.print(f"Pinged the WebSub hub for {len(pinged)} feeds", markup=False)
 
 
 @app.command("list")

@@ -138,7 +138,7 @@ def test_a_read_only_build_folder_is_never_written_into(tmp_path: Path) -> None:
 
 def test_a_full_disk_is_a_message_and_the_previous_build_stays(tmp_path: Path) -> None:
     ws = copy_example(tmp_path / "ws")
-    with tmpfs(tmp_path / "disk", "4m") as disk:
+    with tmpfs(tmp_path / "disk", "8m") as disk:  # two generations of the example and its cache
         site = disk / "site"
         old = clean_build(ws, site)
         retitle(ws, "A renamed newsletter")
