@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 from email import policy
 from email.message import EmailMessage
-from pathlib import Path
 
 import mailparser
 import pytest
