@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from publisher.delivery.settings import SubscribersSettings
 from publisher.records import HttpUrl, Slug, normalize_tag, one_line
 
 
@@ -197,6 +198,7 @@ class Config(BaseSettings):
     sections: tuple[Section, ...] = ()
     related: Related = Related()
     build: Build = Build()
+    subscribers: SubscribersSettings = SubscribersSettings()
 
     @field_validator("sections")
     @classmethod

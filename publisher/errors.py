@@ -59,3 +59,7 @@ class BuildError(PublisherError):
 
 class UsageError(PublisherError):
     """The command was called wrongly (exit code 2)."""
+
+
+class LedgerError(PublisherError):
+    """The subscriber database cannot be opened, read or written (locked, read-only, corrupt, down)."""

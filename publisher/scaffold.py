@@ -10,6 +10,9 @@ from publisher.output import write_atomic
 from publisher.theme import builtin_templates
 
 
+GITIGNORE = "build/\nprivate/\n"
+
+
 def iso_week_id(day: date) -> str:
     year, week, _ = day.isocalendar()
     return f"{year}-{week:02d}"
@@ -32,4 +35,9 @@ def create_workspace(directory: Path, today: date | None = None) -> list[Path]:
     issue_text = (init / "issue.toml").read_text().replace("{{DATE}}", today.isoformat())
     write_atomic(config, (init / "config.toml").read_bytes())
     write_atomic(issue, issue_text.encode())
-    return [config, issue]
+    created = [config, issue]
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():  # build output and personal data (the subscriber ledger) stay out of git
+        write_atomic(gitignore, GITIGNORE.encode())
+        created.append(gitignore)
+    return created

@@ -13,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+pytest_plugins = ["tests.postgres"]
+
 
 @dataclass
 class Run:
