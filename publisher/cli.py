@@ -287,6 +287,9 @@ def list_(root: Root = Path(".")) -> None:
     out.print(f"{len(workspace.issues)} issues", markup=False)
 
 
+app.command("send")(__import__("publisher.delivery.send_commands").delivery.send_commands.send_command)
+
+
 def main() -> None:
     try:
         app()

@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from publisher.delivery.send_settings import SendSettings
 from publisher.delivery.settings import SubscribersSettings
 from publisher.records import HttpUrl, Slug, normalize_tag, one_line
 
@@ -199,6 +200,7 @@ class Config(BaseSettings):
     related: Related = Related()
     build: Build = Build()
     subscribers: SubscribersSettings = SubscribersSettings()
+    send: SendSettings = SendSettings()
 
     @field_validator("sections")
     @classmethod
