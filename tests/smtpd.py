@@ -101,6 +101,7 @@ def smtp_server(folder: Path, script: Script | None = None, tls: bool = True,
     """A running server on 127.0.0.1; STARTTLS (required) with a certificate from a test CA."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
+    folder.mkdir(parents=True, exist_ok=True)
     ca_file = folder / "test-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

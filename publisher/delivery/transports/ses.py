@@ -43,7 +43,7 @@ class SesTransport:
                             connect_timeout=self.timeout, read_timeout=self.timeout)
         try:
             self._client = boto3.client("sesv2", region_name=self.region or None, config=config)
-            account = await asyncio.to_thread(self._client.get_account)
+            account = await asyncio.to_thread(self._account, boto3, config)
         except NoCredentialsError as error:
             raise self._error("no AWS credentials found", "set AWS_ACCESS_KEY_ID and "
                               "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (never in config.toml)") from error
@@ -57,6 +57,19 @@ class SesTransport:
         self.max_rate = float(quota.get("MaxSendRate") or 0) or None
         if not account.get("SendingEnabled", True):
             raise self._error("sending is paused for this account", "resume it in the SES console")
+
+    def _account(self, boto3: Any, config: Any) -> dict[str, Any]:
+        """v2 GetAccount; an endpoint without it (moto, some proxies) answers 404, and then
+        v1 GetSendQuota gives the same quota."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return dict(self._client.get_account())
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
+                raise
+        v1 = boto3.client("ses", region_name=self.region or None, config=config)
+        return {"SendQuota": dict(v1.get_send_quota()), "SendingEnabled": True}
 
     async def send(self, envelope_from: str, recipient: str, message: bytes) -> Outcome:
         from botocore.exceptions import BotoCoreError, ClientError
