@@ -107,7 +107,12 @@ class Lease:
                                          "check for another 'publisher send' of the issue"))
 
     def release(self) -> None:
+        """Best effort: a lease left behind (database gone read-only) is taken over by the next
+        run on this host at once, and elsewhere when it expires."""
         table = send_leases.c
-        with guarded(self.engine), self.engine.begin() as db:
-            db.execute(delete(send_leases).where(table.issue_id == self.issue_id,
-                                                 table.owner == self.owner))
+        try:
+            with guarded(self.engine), self.engine.begin() as db:
+                db.execute(delete(send_leases).where(table.issue_id == self.issue_id,
+                                                     table.owner == self.owner))
+        except PublisherError:
+            pass
