@@ -287,7 +287,13 @@ def list_(root: Root = Path(".")) -> None:
     out.print(f"{len(workspace.issues)} issues", markup=False)
 
 
-app.command("send")(__import__("publisher.delivery.send_commands").delivery.send_commands.send_command)
+from publisher.delivery.commands import subscribers_app  # noqa: E402
+from publisher.delivery.send_commands import send_command  # noqa: E402
+from publisher.serve.commands import serve  # noqa: E402
+
+app.add_typer(subscribers_app, name="subscribers")
+app.command()(serve)
+app.command("send")(send_command)
 
 
 def main() -> None:

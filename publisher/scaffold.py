@@ -9,7 +9,6 @@ from publisher.errors import Problem, UsageError
 from publisher.output import write_atomic
 from publisher.theme import builtin_templates
 
-
 GITIGNORE = "build/\nprivate/\n"
 
 

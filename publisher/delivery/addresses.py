@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from email.utils import parseaddr
 
-import idna
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # After IDNA encoding: LDH labels, at least two of them.
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
@@ -43,6 +41,8 @@ def normalise_address(raw: str) -> str:
 
 def _domain(domain: str) -> str:
     if not domain.isascii():
+        import idna  # only for internationalised domains: its tables take a moment to load
+
         try:
             domain = idna.encode(domain, uts46=True).decode("ascii")
         except idna.IDNAError as error:
@@ -55,6 +55,8 @@ def _domain(domain: str) -> str:
 
 def display_domain(address: str) -> str:
     """The address with an IDNA domain shown in Unicode, for people to read."""
+    import idna
+
     local, _, domain = address.rpartition("@")
     try:
         return f"{local}@{idna.decode(domain)}" if "xn--" in domain else address

@@ -22,20 +22,31 @@ SETTING = "[subscribers] database"
 
 
 def resolve_url(root: Path, database: str) -> URL:
-    """The URL with a relative SQLite path made relative to the workspace root."""
+    """The URL with a relative SQLite path made relative to the workspace root.
+
+    SQLite URI filenames (`sqlite:///file:private/x.db?mode=ro&uri=true`) are resolved too.
+    """
     url = make_url(database)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        path = Path(url.database)
-        if not path.is_absolute():
-            url = url.set(database=str((root / path).resolve()))
+    name = url.database or ""
+    if url.get_backend_name() == "sqlite" and name not in ("", ":memory:"):
+        prefix, path = ("file:", name[5:]) if name.startswith("file:") else ("", name)
+        if not Path(path).is_absolute():
+            url = url.set(database=prefix + str((root / path).resolve()))
     return url
+
+
+def sqlite_file(url: URL) -> Path | None:
+    name = url.database or ""
+    if url.get_backend_name() != "sqlite" or name in ("", ":memory:"):
+        return None
+    return Path(name[5:] if name.startswith("file:") else name)
 
 
 def open_ledger(root: Path, settings: SubscribersSettings) -> Engine:
     """The ledger's engine; creates the SQLite folder and file and runs Alembic `upgrade head`."""
     url = resolve_url(root, settings.database)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        _private_folder(Path(url.database).parent, url)
+    if (path := sqlite_file(url)) is not None:
+        _private_folder(path.parent, url)
     engine = make_engine(url)
     with guarded(engine):
         upgrade(engine)
@@ -91,8 +102,8 @@ def upgrade(engine: Engine) -> None:
 
 
 def describe(url: URL) -> str:
-    if url.get_backend_name() == "sqlite":
-        return str(url.database)
+    if (path := sqlite_file(url)) is not None:
+        return str(path)
     return url.render_as_string(hide_password=True)
 
 

@@ -122,7 +122,10 @@ def mark_bounced(engine: Engine, email: str, reason: str) -> bool:
     """A hard bounce (e.g. SMTP 550 user unknown): status 'bounced'. False if nobody has the address."""
     with engine.begin() as connection:
         row = find(connection, email)
-        return row is not None and set_status(connection, row, "bounced", "bounced", detail=reason[:500])
+        if row is None:
+            return False
+        set_status(connection, row, "bounced", "bounced", detail=reason[:500])
+        return True
 
 
 def soft_bounce(engine: Engine, email: str, reason: str, limit: int) -> str | None:
@@ -194,3 +197,37 @@ def counts(engine: Engine) -> dict[str, int]:
     query = select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
     with engine.connect() as connection:
         return {status: int(n) for status, n in connection.execute(query)}
+
+
+def subscribe_request(engine: Engine, email: str, name: str | None, source: str) -> int | None:
+    """The form: create or keep an unconfirmed subscriber; the id to confirm, or None if confirmed already.
+
+    Nobody's status changes here: an unsubscribed person stays so until they confirm.
+    """
+    with engine.begin() as connection:
+        row = find(connection, email)
+        if row is None:
+            return create(connection, email, name, "unconfirmed", Consent("form", source))
+        if row.status == "confirmed":
+            return None
+        log(connection, row.id, "subscribe_request", row.status, Consent("form", source))
+        return int(row.id)
+
+
+def confirm(engine: Engine, subscriber_id: int, source: str) -> bool:
+    """The person confirmed through the form: consent recorded, any suppression lifted."""
+    with engine.begin() as connection:
+        row = by_id(connection, subscriber_id)
+        if row is None:
+            return False
+        if row.status != "confirmed":
+            set_status(connection, row, "confirmed", "confirmed", Consent("form", source))
+            lift_suppression(connection, row.email)
+        return True
+
+
+def unsubscribe_id(engine: Engine, subscriber_id: int, source: str) -> bool:
+    """An unsubscribe link was used; False when there was nothing to change."""
+    with engine.begin() as connection:
+        row = by_id(connection, subscriber_id)
+        return row is not None and unsubscribe(connection, row, source)

@@ -21,10 +21,10 @@ from sqlalchemy import (
     Text,
 )
 
-STATUSES = ("unconfirmed", "confirmed", "unsubscribed", "bounced", "complained")
-# Statuses an import or the CLI never turns back into "confirmed": only the person can, by the form.
-SUPPRESSED_STATUSES = frozenset({"unsubscribed", "bounced", "complained"})
-CONSENT_METHODS = ("import", "form", "cli")
+from publisher.delivery.statuses import CONSENT_METHODS, STATUSES, SUPPRESSED_STATUSES
+
+__all__ = ["CONSENT_METHODS", "STATUSES", "SUPPRESSED_STATUSES", "Recipient", "events",
+           "ledger_meta", "metadata", "subscribers", "suppressions"]
 
 metadata = MetaData()
 
