@@ -10,12 +10,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from publisher.delivery.schema import send_journal, subscribers
 from publisher.delivery.tokens import verify
 from tests.sendkit import SECRET, add_subscribers, ledger, send, start_send, workspace
+from tests.servers import free_port, serving
 from tests.smtpd import Mailbox, Server, smtp_server
 
 CONCURRENCY = 4
@@ -86,12 +88,28 @@ def test_kill_nine_and_resume(tmp_path: Path, backend: str, request: pytest.Fixt
     assert twice <= uncertain, (seed, twice - uncertain)  # duplicates only where uncertain
     assert all(len(copies) <= 2 for copies in received.values())
     assert set(states(engine)) == {"sent"}
+    links = {}
     for address, copies in received.items():  # every unsubscribe link carries its own token
         for raw in copies:
             match = TOKEN.search(raw)
             assert match and verify(match.group(1).decode(), "unsubscribe", SECRET.encode()) == ids[address]
             assert raw.count(b"Message-ID: ") == 1
+            links[address] = match.group(1).decode()
     print(f"seed {seed}: {kills} kills, {len(uncertain)} uncertain, {len(twice)} received twice")
+    unsubscribe_all_through_serve(ws, links, engine)
+
+
+def unsubscribe_all_through_serve(ws: Path, links: dict[str, str], engine: Engine) -> None:
+    """Each message's link, one-click POSTed (RFC 8058) to a real `publisher serve`."""
+    port = free_port()
+    with serving(ws, port, {"PUBLISHER_SECRET": SECRET}) as base, httpx.Client(base_url=base) as http:
+        for token in links.values():
+            answer = http.post(f"unsubscribe/{token}", content=b"List-Unsubscribe=One-Click",
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+            assert answer.status_code == 200 and "unsubscribed" in answer.text
+    with engine.connect() as db:
+        left = db.scalar(select(func.count()).where(subscribers.c.status != "unsubscribed"))
+    assert left == 0
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path: Path) -> None:
