@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from publisher.delivery.schema import send_journal, subscribers
 from publisher.delivery.tokens import verify
+from tests.conftest import run_cli
 from tests.sendkit import SECRET, add_subscribers, env, ledger, send, workspace
 from tests.smtpd import Server, smtp_server
 
@@ -204,3 +205,10 @@ def test_dry_run_writes_every_message(tmp_path: Path) -> None:
     assert box.code == 0 and (tmp_path / "all.mbox").read_bytes().count(b"\nFrom ") >= 4
     again = send(ws, "2024-17", "--dry-run", "--out", str(tmp_path / "out"))
     assert again.code == 2 and "not empty" in again.stderr
+
+
+def test_a_password_in_config_is_refused(tmp_path: Path) -> None:
+    ws = workspace(tmp_path / "ws", None, password="hunter2")
+    checked = run_cli("check", cwd=ws)
+    assert checked.code == 1 and "secrets may not be stored in config.toml" in checked.stderr
+    assert "PUBLISHER_SEND__PASSWORD" in checked.stderr and "hunter2" not in checked.stderr

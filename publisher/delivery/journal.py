@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 
 from publisher.delivery.db import guarded
 from publisher.delivery.ledger import as_utc, utcnow
@@ -20,6 +20,13 @@ from publisher.delivery.schema import send_journal, subscribers
 
 ANSWER_MAX = 1000
 DUE_STATES = ("pending", "deferred")
+_J = send_journal.c
+_ROW = (_J.issue_id == bindparam("issue"), _J.subscriber_id == bindparam("sid"))
+CLAIM = (update(send_journal).where(*_ROW, _J.state.in_(DUE_STATES))
+         .values(state="sending", attempts=_J.attempts + 1, updated_at=bindparam("now")))
+RECORD = (update(send_journal).where(*_ROW)
+          .values(state=bindparam("new_state"), answer=bindparam("new_answer"),
+                  retry_at=bindparam("new_retry"), updated_at=bindparam("now")))
 
 
 @dataclass(frozen=True)
@@ -99,28 +106,25 @@ class Journal:
 
     def claim(self, subscriber_id: int) -> bool:
         """pending/deferred -> sending, committed before the hand-off. False if not claimable."""
-        j = send_journal.c
-        return self._set(
-            subscriber_id, j.state.in_(DUE_STATES), state="sending", attempts=j.attempts + 1
-        )
+        return self._run(CLAIM, subscriber_id)
 
     def sent(self, subscriber_id: int, answer: str) -> None:
-        self._set(subscriber_id, None, state="sent", answer=answer[:ANSWER_MAX], retry_at=None)
+        self._run(RECORD, subscriber_id, "sent", answer)
 
     def deferred(self, subscriber_id: int, answer: str, retry_at: datetime) -> None:
-        self._set(subscriber_id, None, state="deferred", answer=answer[:ANSWER_MAX],
-                  retry_at=retry_at)
+        self._run(RECORD, subscriber_id, "deferred", answer, retry_at)
 
     def failed(self, subscriber_id: int, answer: str) -> None:
-        self._set(subscriber_id, None, state="failed", answer=answer[:ANSWER_MAX], retry_at=None)
+        self._run(RECORD, subscriber_id, "failed", answer)
 
-    def _set(self, subscriber_id: int, condition: Any, **values: Any) -> bool:
-        where = [self.mine, send_journal.c.subscriber_id == subscriber_id]
-        if condition is not None:
-            where.append(condition)
-        query = update(send_journal).where(*where).values(updated_at=utcnow(), **values)
+    def _run(self, statement: Any, subscriber_id: int, state: str = "", answer: str = "",
+             retry_at: datetime | None = None) -> bool:
+        # Two statements built once: per message, only their parameters change (the run's
+        # two commits per message are most of its database time).
+        values = {"issue": self.issue_id, "sid": subscriber_id, "now": utcnow(),
+                  "new_state": state, "new_answer": answer[:ANSWER_MAX], "new_retry": retry_at}
         with guarded(self.engine), self.engine.begin() as db:
-            return bool(db.execute(query).rowcount)
+            return bool(db.execute(statement, values).rowcount)
 
     def counts(self) -> dict[str, int]:
         j = send_journal.c
