@@ -97,8 +97,9 @@ class Server:
 
 @contextmanager
 def smtp_server(folder: Path, script: Script | None = None, tls: bool = True,
-                auth: bool = True) -> Iterator[Server]:
-    """A running server on 127.0.0.1; STARTTLS (required) with a certificate from a test CA."""
+                auth: bool = True, implicit: bool = False) -> Iterator[Server]:
+    """A running server on 127.0.0.1; STARTTLS (required) with a certificate from a test CA,
+    or TLS from the first byte (implicit)."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,9 @@ def smtp_server(folder: Path, script: Script | None = None, tls: bool = True,
     mailbox = Mailbox(script) if script else Mailbox()
     kwargs: dict[str, Any] = {"auth_required": auth, "authenticator": authenticator,
                               "auth_require_tls": tls}
-    if tls:
+    if implicit:  # aiosmtpd counts only STARTTLS as TLS when it decides to offer AUTH
+        kwargs.update(ssl_context=server_context, auth_require_tls=False)
+    elif tls:
         kwargs.update(tls_context=server_context, require_starttls=True)
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, **kwargs)

@@ -212,3 +212,32 @@ def test_a_password_in_config_is_refused(tmp_path: Path) -> None:
     checked = run_cli("check", cwd=ws)
     assert checked.code == 1 and "secrets may not be stored in config.toml" in checked.stderr
     assert "PUBLISHER_SEND__PASSWORD" in checked.stderr and "hunter2" not in checked.stderr
+
+
+def test_implicit_tls_and_an_untrusted_certificate(tmp_path: Path) -> None:
+    with smtp_server(tmp_path, implicit=True) as server:
+        ws = workspace(tmp_path / "ws", server, tls="implicit")
+        add_subscribers(ledger(ws), ["a@example.org", "b@example.org"])
+        config = ws / "config.toml"
+        trusting = config.read_text()
+        config.write_text(trusting.replace(f'ca_file = "{server.ca_file}"', 'ca_file = ""'))
+        untrusted = send(ws, "2024-16", "--yes")
+        assert untrusted.code == 1 and "TLS certificate is not trusted" in untrusted.stderr
+        assert "[send] ca_file" in untrusted.stderr and server.mailbox.total() == 0
+        config.write_text(trusting)
+        result = send(ws, "2024-16", "--yes")
+        assert result.code == 0, result.stderr
+        assert sorted(server.mailbox.received) == ["a@example.org", "b@example.org"]
+
+
+def test_a_pause_after_failures_in_a_row(tmp_path: Path) -> None:
+    with smtp_server(tmp_path, lambda rcpt, attempt: "451 4.3.0 queue full") as server:
+        ws = workspace(tmp_path / "ws", server, pause_after=5, concurrency=1)
+        engine = ledger(ws)
+        add_subscribers(engine, [f"p{n}@example.org" for n in range(20)])
+        result = send(ws, "2024-16", "--yes")
+    assert result.code == 1
+    assert "Paused after 5 failures in a row; the last: 451 4.3.0 queue full" in result.stderr
+    assert "again to resume" in result.stderr
+    states = journal_states(engine)
+    assert list(states.values()).count("deferred") == 5 and "sending" not in states.values()

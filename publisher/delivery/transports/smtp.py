@@ -19,6 +19,18 @@ DROPPED = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, Conne
            OSError)
 
 
+def untrusted(error: BaseException) -> str | None:
+    """The certificate's fault, if that is what failed (aiosmtplib wraps it when connecting)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message)
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)
+    return text.split("certificate verify failed: ")[1].split(" (")[0] if (
+        "certificate verify failed: " in text) else None
+
+
 @dataclass
 class SmtpTransport:
     host: str
@@ -72,11 +84,11 @@ class SmtpTransport:
             raise self._error(f"the server refused AUTH for user '{self.user}': {error.code} "
                               f"{error.message}", "check [send] user and PUBLISHER_SEND__PASSWORD"
                               ) from error
-        except ssl.SSLCertVerificationError as error:
-            raise self._error(f"its TLS certificate is not trusted: {error.verify_message}",
-                              "fix the relay's certificate, or trust its CA with [send] ca_file"
-                              ) from error
-        except aiosmtplib.SMTPException as error:
+        except (ssl.SSLCertVerificationError, aiosmtplib.SMTPException) as error:
+            if (reason := untrusted(error)) is not None:
+                raise self._error(f"its TLS certificate is not trusted: {reason}",
+                                  "fix the relay's certificate, or trust its CA with [send] "
+                                  "ca_file") from error
             text = str(error)
             if "STARTTLS" in text.upper():
                 raise self._error("the server offers no STARTTLS, and [send] tls = \"starttls\" "
