@@ -26,7 +26,6 @@ BATCH = 500
 class Tally:
     """What this run did, for the progress bar and the summary."""
 
-    total: int = 0
     sent: int = 0
     failed: int = 0
     deferred: int = 0
