@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, select, text
 
 from publisher.delivery.schema import send_journal, subscribers
 from publisher.delivery.tokens import verify
@@ -96,6 +96,8 @@ def test_kill_nine_and_resume(tmp_path: Path, backend: str, request: pytest.Fixt
             assert raw.count(b"Message-ID: ") == 1
             links[address] = match.group(1).decode()
     print(f"seed {seed}: {kills} kills, {len(uncertain)} uncertain, {len(twice)} received twice")
+    if backend == "postgresql":  # the same code path as SQLite's full run: a sample keeps it short
+        links = dict(rng.sample(sorted(links.items()), 500))
     unsubscribe_all_through_serve(ws, links, engine)
 
 
@@ -108,8 +110,8 @@ def unsubscribe_all_through_serve(ws: Path, links: dict[str, str], engine: Engin
                                headers={"content-type": "application/x-www-form-urlencoded"})
             assert answer.status_code == 200 and "unsubscribed" in answer.text
     with engine.connect() as db:
-        left = db.scalar(select(func.count()).where(subscribers.c.status != "unsubscribed"))
-    assert left == 0
+        left = set(db.scalars(select(subscribers.c.email).where(subscribers.c.status == "confirmed")))
+    assert not left & set(links) and len(left) == 5000 - len(links)
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path: Path) -> None:
