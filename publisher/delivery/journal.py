@@ -40,6 +40,16 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Change:
+    """One row's new state: "sending" (a claim), "sent", "deferred" or "failed"."""
+
+    subscriber_id: int
+    state: str
+    answer: str = ""
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Line:
     """A journal row as --status shows it."""
 
@@ -106,7 +116,7 @@ class Journal:
 
     def claim(self, subscriber_id: int) -> bool:
         """pending/deferred -> sending, committed before the hand-off. False if not claimable."""
-        return self._run(CLAIM, subscriber_id)
+        return self._run(CLAIM, subscriber_id, "sending")
 
     def sent(self, subscriber_id: int, answer: str) -> None:
         self._run(RECORD, subscriber_id, "sent", answer)
@@ -119,12 +129,18 @@ class Journal:
 
     def _run(self, statement: Any, subscriber_id: int, state: str = "", answer: str = "",
              retry_at: datetime | None = None) -> bool:
-        # Two statements built once: per message, only their parameters change (the run's
-        # two commits per message are most of its database time).
-        values = {"issue": self.issue_id, "sid": subscriber_id, "now": utcnow(),
-                  "new_state": state, "new_answer": answer[:ANSWER_MAX], "new_retry": retry_at}
+        return self.apply([Change(subscriber_id, state, answer, retry_at)])[0]
+
+    def apply(self, changes: list[Change]) -> list[bool]:
+        """Several rows' changes in one committed transaction (a group commit); for each,
+        whether it applied. A claim (state "sending") applies only to a pending/deferred row."""
+        # Two statements built once: per message only their parameters change.
+        now = utcnow()
         with guarded(self.engine), self.engine.begin() as db:
-            return bool(db.execute(statement, values).rowcount)
+            return [bool(db.execute(CLAIM if c.state == "sending" else RECORD, {
+                "issue": self.issue_id, "sid": c.subscriber_id, "now": now, "new_state": c.state,
+                "new_answer": c.answer[:ANSWER_MAX], "new_retry": c.retry_at}).rowcount)
+                for c in changes]
 
     def counts(self) -> dict[str, int]:
         j = send_journal.c

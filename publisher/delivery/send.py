@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from publisher.delivery.journal import Entry, Journal
+from publisher.delivery.journal_writer import JournalWriter
 from publisher.delivery.lease import Lease
 from publisher.delivery.pacing import Pace, retry_time
 from publisher.delivery.personalise import MessageTemplate, Personal, RecipientError
@@ -50,6 +51,12 @@ class Job:
     lease: Lease | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tally: Tally = field(default_factory=Tally)
+    writer: JournalWriter | None = None
+
+    @property
+    def journal_writer(self) -> JournalWriter:
+        assert self.writer is not None, "run() starts the writer"
+        return self.writer
 
 
 async def run(job: Job) -> Tally:
@@ -57,6 +64,8 @@ async def run(job: Job) -> Tally:
     rate = min(filter(None, [job.settings.rate or None, job.transport.max_rate]), default=None)
     pace = Pace(rate, job.settings.backoff_base, job.settings.backoff_max)
     queue: asyncio.Queue[Entry] = asyncio.Queue(maxsize=job.settings.concurrency * 2)
+    job.writer = JournalWriter(job.journal)
+    job.writer.start()
     workers = [asyncio.create_task(worker(job, queue, pace)) for _ in range(job.settings.concurrency)]
     beat = asyncio.create_task(heartbeat(job))
     try:
@@ -68,7 +77,10 @@ async def run(job: Job) -> Tally:
     finally:
         for task in [*workers, beat]:
             task.cancel()
-        await asyncio.gather(*workers, beat, return_exceptions=True)
+        ended = await asyncio.gather(*workers, beat, return_exceptions=True)
+        await job.journal_writer.stop()
+    if bugs := [e for e in ended if isinstance(e, Exception)]:
+        raise bugs[0]  # not a fault we know: never hide it
     return job.tally
 
 
@@ -124,28 +136,29 @@ async def worker(job: Job, queue: asyncio.Queue[Entry], pace: Pace) -> None:
 
 
 async def deliver(job: Job, entry: Entry, pace: Pace) -> None:
+    journal = job.journal_writer
     try:
         message = job.template.fill(job.personal(entry))
     except RecipientError as error:
-        job.journal.failed(entry.subscriber_id, error.problems[0].message)
+        await journal.record(entry.subscriber_id, "failed", error.problems[0].message)
         record(job, Outcome("failed", error.problems[0].message))
         return
-    if not job.journal.claim(entry.subscriber_id):  # another pass got it first
+    if not await journal.claim(entry.subscriber_id):  # another pass got it first
         return
     outcome = await job.transport.send(job.envelope_from, entry.email, message)
     attempts = entry.attempts + 1
     if outcome.accepted:
-        job.journal.sent(entry.subscriber_id, outcome.answer)
+        await journal.record(entry.subscriber_id, "sent", outcome.answer)
         pace.accepted()
     elif outcome.kind == "deferred" and attempts < job.settings.max_attempts:
         cfg = job.settings
-        job.journal.deferred(entry.subscriber_id, outcome.answer,
+        await journal.record(entry.subscriber_id, "deferred", outcome.answer,
                              retry_time(attempts, cfg.backoff_base, cfg.backoff_max))
         if outcome.throttle:
             pace.throttled()
     else:
         gave_up = "" if outcome.kind == "failed" else f"gave up after {attempts} attempts: "
-        job.journal.failed(entry.subscriber_id, gave_up + outcome.answer)
+        await journal.record(entry.subscriber_id, "failed", gave_up + outcome.answer)
         if outcome.bounced:
             job.bounce(entry.email, outcome.answer)
             job.tally.bounced += 1
