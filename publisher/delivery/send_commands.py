@@ -10,8 +10,8 @@ from rich.console import Console
 
 from publisher.errors import Problem, UsageError
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)  # addresses, paths: text
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 
 def send_command(

@@ -230,7 +230,7 @@ def confirm(options: Options, question: str, err: Console) -> bool:
     if not sys.stdin.isatty():
         raise UsageError(Problem("send", "cannot ask for confirmation: standard input is not a "
                                  "terminal", hint="add --yes to send without the question"))
-    return err.input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    return err.input(f"{question} [y/N] ", markup=False).strip().lower() in ("y", "yes")
 
 
 async def run_with_signals(job: Job, transport: Transport, bar: ProgressBar) -> Tally:
