@@ -86,3 +86,38 @@ def test_postgres_down_is_a_clear_error(tmp_path: Path) -> None:
         open_ledger(tmp_path, settings)
     message = str(caught.value)
     assert "cannot reach PostgreSQL" in message and "hunter2" not in message and str(port) in message
+
+
+DATA = Path(__file__).parent / "data" / "subscribers"
+
+
+def test_imports_with_attributes_and_updates_on_both_databases(engine: Engine) -> None:
+    from publisher.delivery.imports import import_file
+
+    report = import_file(engine, DATA / "listmonk.csv")
+    assert report.format == "listmonk" and len(report.added) == 2
+    with engine.connect() as c:
+        row = ledger.find(c, "lm1@example.io")
+        assert row is not None and row.attributes == {"city": "Bengaluru"} and row.name == "List Monk"
+        assert row.confirmed_at is not None and row.consent_method == "import"
+        assert c.scalar(select(func.count()).select_from(events)) == 2
+    again = import_file(engine, DATA / "listmonk.csv", status="unsubscribed")
+    assert [e for e, _ in again.updated] == ["lm1@example.io"]
+    assert [r for _, _, r in again.skipped] == ["unsubscribed: only the person can subscribe again, through the form"]
+    _, log = ledger.history(engine, "lm1@example.io")
+    assert [(e.kind, e.status) for e in log] == [("added", "confirmed"), ("updated", "unsubscribed")]
+
+
+def test_the_form_can_bring_back_a_forgotten_person_only_by_confirming(engine: Engine) -> None:
+    with engine.begin() as c:
+        ledger.create(c, "a@example.org", None, "confirmed", CLI)
+    ledger.forget(engine, "a@example.org")
+    again = ledger.subscribe_request(engine, "a@example.org", None, "https://x.org/subscribe")
+    assert again is not None
+    with engine.connect() as c:
+        assert ledger.is_suppressed(c, "a@example.org")  # a form anyone can fill in is not consent
+    assert ledger.confirm(engine, again, "https://x.org/subscribe")
+    with engine.connect() as c:
+        assert not ledger.is_suppressed(c, "a@example.org")
+        row = ledger.find(c, "a@example.org")
+        assert row is not None and row.status == "confirmed" and row.consent_method == "form"

@@ -29,6 +29,9 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, httpx.Client]]:
     ws, port = copy_example(tmp_path_factory.mktemp("serve") / "ws"), free_port()
     configure(ws, "sqlite:///private/subscribers.db", port, rate_limit=30)
+    (ws / "templates/serve").mkdir(parents=True)
+    (ws / "templates/serve/subscribe.html").write_text(
+        '{% extends "!theme/serve/subscribe.html" %}{% block heading %}Join the readers{% endblock %}')
     with serving(ws, port) as base, httpx.Client(base_url=base, timeout=10) as http:
         yield ws, http
 
@@ -59,6 +62,11 @@ def test_bad_form_posts_are_refused_and_change_nothing(site: tuple[Path, httpx.C
     answer = http.post("subscribe", data=data)
     assert answer.status_code == status and "<h1>" in answer.text
     assert ledger_rows(ws) == before and outbox(ws) == mail
+
+
+def test_the_workspace_overrides_the_pages(site: tuple[Path, httpx.Client]) -> None:
+    page = site[1].get("subscribe")
+    assert page.status_code == 200 and "<h1>Join the readers</h1>" in page.text and 'name="website"' in page.text
 
 
 def test_json_posts_get_415_and_other_methods_405(site: tuple[Path, httpx.Client]) -> None:
@@ -182,3 +190,26 @@ def test_pages_are_valid_html_by_the_nu_checker(site: tuple[Path, httpx.Client],
         capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_locked_database_is_a_503_page_and_then_works_again(site: tuple[Path, httpx.Client]) -> None:
+    import sqlite3
+
+    ws, http = site
+    assert http.post("subscribe", data={"email": "locked@example.org"}).status_code == 200
+    engine = open_ledger(ws, SubscribersSettings())
+    with engine.connect() as connection:
+        subscriber_id = connection.scalar(select(subscribers.c.id).where(subscribers.c.email == "locked@example.org"))
+    engine.dispose()
+    url = f"unsubscribe/{tokens.sign(subscriber_id, 'unsubscribe', SECRET.encode())}"
+    holder = sqlite3.connect(ws / "private/subscribers.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        answer = http.post(url, content=b"List-Unsubscribe=One-Click", headers=FORM, timeout=30)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "60"
+    assert ("locked@example.org", "unconfirmed") in ledger_rows(ws)
+    assert http.post(url, content=b"List-Unsubscribe=One-Click", headers=FORM).status_code == 200
+    assert ("locked@example.org", "unsubscribed") in ledger_rows(ws)

@@ -66,6 +66,7 @@ def test_skips_are_reported_with_their_reason_and_dry_run_writes_nothing(ws: Pat
     dry = cli(ws, "import", str(DATA / "mixed.csv"), "--dry-run")
     assert dry.code == 0, dry.stderr
     assert "2 would be added, 0 would be updated, 3 skipped" in dry.stdout
+    assert "skipped: 2 invalid address, 1 duplicate" in dry.stdout
     assert "line 3: a@b.org, d@e.org: invalid address: not one bare address" in dry.stdout
     assert "line 4: not-an-address: invalid address" in dry.stdout
     assert "line 5: good@example.org: duplicate: earlier in this file" in dry.stdout
@@ -127,7 +128,20 @@ def test_add_list_count_unsubscribe_history(ws: Path) -> None:
     listing = cli(ws, "list", "--status", "unsubscribed").stdout
     assert "Ana@example.org" in listing and "bo@example.org" not in listing and "1 subscribers" in listing
     history = cli(ws, "history", "Ana@example.org").stdout
-    assert [line.split()[2] for line in history.splitlines()[2:]] == ["added", "unsubscribed"]
+    assert [line.split()[1] for line in history.splitlines()[2:]] == ["added", "unsubscribed"]
+
+
+def test_add_writes_a_confirmation_message_when_it_can(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PUBLISHER_SECRET", raising=False)
+    assert "no confirmation message" in cli(ws, "add", "a@example.org").stdout
+    with (ws / "config.toml").open("a") as handle:
+        handle.write('\n[subscribers]\nendpoint = "https://subscribe.example.org"\n')
+    monkeypatch.setenv("PUBLISHER_SECRET", "s" * 32)
+    result = cli(ws, "add", "b@example.org", "--name", "Bee")
+    assert result.code == 0 and "confirmation message:" in result.stdout
+    (message,) = (ws / "private/outbox").glob("*.eml")
+    text = message.read_text()
+    assert "To: Bee <b@example.org>" in text and "https://subscribe.example.org/confirm/2." in text
 
 
 def test_export_round_trips_and_never_overwrites(ws: Path, tmp_path: Path) -> None:

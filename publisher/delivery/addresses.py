@@ -22,11 +22,11 @@ class InvalidAddress(ValueError):
 
 def normalise_address(raw: str) -> str:
     """The stored form of one bare address (no display name), or InvalidAddress saying why."""
+    if _CONTROL.search(raw):  # even a trailing one: a line break is never part of an address
+        raise InvalidAddress("contains a line break or control character")
     text = raw.strip()
     if not text:
         raise InvalidAddress("empty address")
-    if _CONTROL.search(text):
-        raise InvalidAddress("contains a line break or control character")
     name, address = parseaddr(text)
     if address != text or name:
         # parseaddr keeps only the first of "a@b.c, d@e.f" and drops display names

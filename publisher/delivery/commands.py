@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import sys
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -87,9 +89,28 @@ def add(email: Email, name: Annotated[str | None, typer.Option(help="Their name.
         if row is not None:
             raise UsageError(Problem(target, f"is in the ledger already ({row.status})",
                                      hint="see 'publisher subscribers history EMAIL'"))
-        ledger.create(connection, target, (name or "").strip() or None,
-                      "confirmed" if confirmed else "unconfirmed", cli_consent())
+        subscriber_id = ledger.create(connection, target, (name or "").strip() or None,
+                                      "confirmed" if confirmed else "unconfirmed", cli_consent())
     out.print(f"added {target} ({'confirmed' if confirmed else 'unconfirmed'})", markup=False)
+    if not confirmed:
+        out.print(ask_to_confirm(root, subscriber_id, target, (name or "").strip() or None), markup=False)
+
+
+def ask_to_confirm(root: Path, subscriber_id: int, email: str, name: str | None) -> str:
+    """Write the confirmation message to the outbox, when the endpoint and the secret are known."""
+    import os
+
+    from publisher.delivery import tokens
+    from publisher.delivery.outbox import confirmation_message, write_outbox
+    from publisher.theme import make_environment
+    from publisher.workspace import load_config
+
+    config = load_config(root)
+    if not config.subscribers.endpoint or not os.environ.get(tokens.SECRET_VARIABLE):
+        return "no confirmation message: set [subscribers] endpoint and PUBLISHER_SECRET to write one"
+    url = tokens.confirm_url(config.subscribers.endpoint, subscriber_id, tokens.secret_from_env())
+    message = confirmation_message(config, make_environment(root / config.build.templates), email, name, url)
+    return f"confirmation message: {write_outbox(root / config.subscribers.outbox, subscriber_id, message)}"
 
 
 @subscribers_app.command("import")
@@ -111,9 +132,19 @@ def import_(file: Annotated[Path, typer.Argument(help="A CSV export (publisher, 
     verb = "would be " if dry_run else ""
     lines = [f"{file} ({report.format} export): {len(report.added)} {verb}added, "
              f"{len(report.updated)} {verb}updated, {len(report.skipped)} skipped"]
+    reasons = Counter(reason.split(":", 1)[0] for _, _, reason in report.skipped)
+    if reasons:
+        lines.append("skipped: " + ", ".join(f"{n} {why}" for why, n in reasons.most_common()))
     lines += [f"  ~ {email}: {what}" for email, what in report.updated]
     lines += [f"  - line {line}: {email}: {reason}" for line, email, reason in report.skipped]
     out.print("\n".join(lines), markup=False)
+
+
+def cell(value: object) -> str:
+    """A CSV cell: times in UTC ISO 8601, None empty."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat(timespec="seconds")
+    return "" if value is None else str(value)
 
 
 @subscribers_app.command()
@@ -133,8 +164,7 @@ def export(out_file: Annotated[Path | None, typer.Option("--out", help="Write he
     with guarded(engine):
         for row in ledger.rows(engine, wanted):
             values = [getattr(row, c) for c in EXPORT_COLUMNS[:-1]]
-            writer.writerow([v.isoformat() if hasattr(v, "isoformat") else ("" if v is None else v) for v in values]
-                            + [json.dumps(row.attributes or {}, ensure_ascii=False)])
+            writer.writerow([*map(cell, values), json.dumps(row.attributes or {}, ensure_ascii=False)])
     if out_file is None:
         sys.stdout.write(buffer.getvalue())
         return
@@ -229,10 +259,10 @@ def history(email: Email, root: Root = Path(".")) -> None:
     if row is None:
         raise UsageError(Problem(target, "was forgotten (only a salted hash remains)" if suppressed else "is not in the ledger"))
     lines = [f"{display_domain(row.email)}  status {row.status}" + (f", name {row.name}" if row.name else ""),
-             f"consent: {row.consent_method} from {row.consent_source} at {row.consent_at}"]
+             f"consent: {row.consent_method} from {row.consent_source} at {cell(row.consent_at)}"]
     for e in events:
         via = f" via {e.method} ({e.source})" if e.method else (f" ({e.source})" if e.source else "")
-        lines.append(f"  {e.at}  {e.kind:<12} {e.status or ''}{via}{': ' + e.detail if e.detail else ''}")
+        lines.append(f"  {cell(e.at)}  {e.kind:<12} {e.status or ''}{via}{': ' + e.detail if e.detail else ''}")
     out.print("\n".join(lines), markup=False)
 
 

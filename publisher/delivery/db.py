@@ -47,7 +47,11 @@ def open_ledger(root: Path, settings: SubscribersSettings) -> Engine:
     url = resolve_url(root, settings.database)
     if (path := sqlite_file(url)) is not None:
         _private_folder(path.parent, url)
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except ImportError as error:
+        raise LedgerError(_problem(url, f"the database driver is not installed ({error.name})",
+                                   'install it with: pip install "publisher[postgresql]"')) from error
     with guarded(engine):
         upgrade(engine)
     return engine

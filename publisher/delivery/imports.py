@@ -38,6 +38,7 @@ from publisher.delivery.schema import (
     suppressions,
 )
 from publisher.errors import Problem, RecordError
+from publisher.records import one_line
 
 ENCODINGS = "UTF-8, with or without a byte-order mark"
 
@@ -140,7 +141,8 @@ def _plan_existing(plan: Plan, line: int, row: Any, entry: Entry, wanted: str, n
         return
     # an import may record an opt-out, or confirm someone still unconfirmed; never the reverse
     new_status = wanted if (wanted in SUPPRESSED_STATUSES or row.status == "unconfirmed") else row.status
-    new_name = entry.name if entry.name and entry.name != row.name else row.name
+    name = one_line(entry.name)[:200] if entry.name else ""
+    new_name = name if name and name != row.name else row.name
     if new_status == row.status and new_name == row.name:
         plan.report.skipped.append((line, row.email, "duplicate: already in the ledger"))
         return
@@ -153,7 +155,8 @@ def _plan_existing(plan: Plan, line: int, row: Any, entry: Entry, wanted: str, n
 
 
 def _new_row(email: str, entry: Entry, status: str) -> dict[str, Any]:
-    return {"email": email, "name": entry.name, "status": status, "consent_at": entry.consent_at,
+    name = one_line(entry.name)[:200] or None if entry.name else None  # a name may reach a To header
+    return {"email": email, "name": name, "status": status, "consent_at": entry.consent_at,
             "attributes": entry.attributes}
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, insert, select, update
 
 from publisher.delivery.schema import (
     SUPPRESSED_STATUSES,
@@ -25,6 +25,12 @@ from publisher.delivery.schema import (
     subscribers,
     suppressions,
 )
+from publisher.records import one_line
+
+# Statements built once: building one costs more than running it on SQLite.
+_LOG = insert(events)
+_BY_EMAIL = select(subscribers).where(subscribers.c.email == bindparam("b_email"))
+_BY_ID = select(subscribers).where(subscribers.c.id == bindparam("b_id"))
 
 
 def utcnow() -> datetime:
@@ -61,19 +67,19 @@ def is_suppressed(connection: Connection, email: str) -> bool:
 
 def log(connection: Connection, subscriber_id: int, kind: str, status: str | None = None,
         consent: Consent | None = None, detail: str | None = None) -> None:
-    connection.execute(insert(events).values(
-        subscriber_id=subscriber_id, at=utcnow(), kind=kind, status=status,
-        method=consent.method if consent else None, source=consent.source if consent else None,
-        detail=detail,
-    ))
+    connection.execute(_LOG, {
+        "subscriber_id": subscriber_id, "at": utcnow(), "kind": kind, "status": status,
+        "method": consent.method if consent else None, "source": consent.source if consent else None,
+        "detail": detail,
+    })
 
 
 def find(connection: Connection, email: str) -> Row[Any] | None:
-    return connection.execute(select(subscribers).where(subscribers.c.email == email)).first()
+    return connection.execute(_BY_EMAIL, {"b_email": email}).first()
 
 
 def by_id(connection: Connection, subscriber_id: int) -> Row[Any] | None:
-    return connection.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+    return connection.execute(_BY_ID, {"b_id": subscriber_id}).first()
 
 
 def consent_values(consent: Consent, when: datetime) -> dict[str, Any]:
@@ -84,6 +90,7 @@ def create(connection: Connection, email: str, name: str | None, status: str, co
            attributes: Mapping[str, Any] | None = None) -> int:
     """Insert one subscriber and its 'added' event; returns the id."""
     when = utcnow()
+    name = one_line(name)[:200] or None if name else None  # it may become part of a To header
     values = {"email": email, "name": name, "status": status, "created_at": when, "updated_at": when,
               "confirmed_at": when if status == "confirmed" else None, "soft_bounces": 0,
               "attributes": dict(attributes or {}), **consent_values(consent, when)}
@@ -226,8 +233,23 @@ def confirm(engine: Engine, subscriber_id: int, source: str) -> bool:
         return True
 
 
+_UNSUBSCRIBE = (
+    update(subscribers)
+    .where(subscribers.c.id == bindparam("b_id"), subscribers.c.status.not_in(SUPPRESSED_STATUSES))
+    .values(status="unsubscribed", updated_at=bindparam("b_now"))
+)
+
+
 def unsubscribe_id(engine: Engine, subscriber_id: int, source: str) -> bool:
-    """An unsubscribe link was used; False when there was nothing to change."""
+    """An unsubscribe link was used; False when there was nothing to change.
+
+    One conditional UPDATE, then the event.
+    """
+    now = utcnow()
     with engine.begin() as connection:
-        row = by_id(connection, subscriber_id)
-        return row is not None and unsubscribe(connection, row, source)
+        changed = connection.execute(_UNSUBSCRIBE, {"b_id": subscriber_id, "b_now": now}).rowcount
+        if changed:
+            connection.execute(_LOG, {"subscriber_id": subscriber_id, "at": now, "kind": "unsubscribed",
+                                      "status": "unsubscribed", "method": None, "source": None,
+                                      "detail": source})
+        return bool(changed)

@@ -26,6 +26,9 @@ def database_url(value: str) -> str:
             "must be a SQLAlchemy URL: sqlite:///private/subscribers.db or "
             "postgresql+psycopg://user@host/dbname"
         )
+    if value.startswith(("postgresql://", "postgresql+psycopg2://")):
+        # psycopg (3) is the driver publisher installs; the URL need not say so
+        value = "postgresql+psycopg://" + value.split("://", 1)[1]
     return value
 
 

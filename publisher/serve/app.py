@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +60,20 @@ class Endpoint:
     secret: bytes
     env: Environment
     limiter: RateLimit
+    public_url: str = ""
+    rendered: dict[str, str] = field(default_factory=dict)
 
     def base(self, request: Request) -> str:
-        return self.config.subscribers.endpoint or str(request.base_url)
+        """Where links point: the configured endpoint; failing that, the request's own host."""
+        return self.config.subscribers.endpoint or self.public_url or str(request.base_url)
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = self.env.get_template(f"serve/{name}.html").render(config=self.config, **context)
+        """A page of the theme; pages without context are rendered once."""
+        html = self.rendered.get(name) if not context else None
+        if html is None:
+            html = self.env.get_template(f"serve/{name}.html").render(config=self.config, **context)
+            if not context:
+                self.rendered[name] = html
         return HTMLResponse(html, status_code=status, headers=HEADERS)
 
     async def run(self, work: Callable[[], Any]) -> Any:
@@ -91,6 +99,9 @@ def routes(ep: Endpoint) -> list[Route]:
 
     async def subscribe(request: Request) -> Response:
         form = await form_of(request)
+        client = request.client.host if request.client else "unknown"
+        if not ep.limiter.allow(client):  # before any work, whatever the form holds
+            raise HTTPException(429)
         if form.get(HONEYPOT):  # a bot filled the hidden field: the same answer, nothing done
             return ep.page("check_inbox")
         if "email" not in form or not form["email"].strip():
@@ -99,16 +110,13 @@ def routes(ep: Endpoint) -> list[Route]:
             email = normalise_address(form["email"])
         except InvalidAddress as why:
             return ep.page("error", 400, message=f"That is not an email address we can use: {why}.")
-        client = request.client.host if request.client else "unknown"
-        if not ep.limiter.allow(client):
-            raise HTTPException(429)
         name = one_line(form.get("name", ""))[:200] or None
         await ep.run(lambda: send_confirmation(ep, request, email, name))
         return ep.page("check_inbox")
 
     async def confirm_page(request: Request) -> Response:
         confirm_target(ep, request)
-        return ep.page("confirm", action=str(request.url))
+        return ep.page("confirm", action=f"{ep.base(request)}confirm/{request.path_params['token']}")
 
     async def confirm(request: Request) -> Response:
         await form_of(request)
@@ -119,14 +127,13 @@ def routes(ep: Endpoint) -> list[Route]:
 
     async def unsubscribe_page(request: Request) -> Response:
         unsubscribe_target(ep, request)
-        return ep.page("unsubscribe", action=str(request.url))
+        return ep.page("unsubscribe", action=f"{ep.base(request)}unsubscribe/{request.path_params['token']}")
 
     async def unsubscribe(request: Request) -> Response:
         check_post(request.scope, request.headers)
         await request.body()  # RFC 8058: "List-Unsubscribe=One-Click"; any POST acts
         subscriber_id = unsubscribe_target(ep, request)
-        source = "one-click (RFC 8058)" if request.headers.get("content-type") else "unsubscribe link"
-        await ep.run(lambda: ledger.unsubscribe_id(ep.engine, subscriber_id, source))
+        await ep.run(lambda: ledger.unsubscribe_id(ep.engine, subscriber_id, "unsubscribe link (POST)"))
         return ep.page("unsubscribed")
 
     return [
@@ -180,15 +187,21 @@ def open_with_retry(root: Path, config: Config, attempts: int = 10, delay: float
     raise AssertionError("unreachable")
 
 
-def create_app(root: Path, secret: bytes | None = None, engine: Engine | None = None) -> Starlette:
-    """The endpoint for the workspace at `root`; PUBLISHER_SECRET is required."""
+def create_app(root: Path, secret: bytes | None = None, engine: Engine | None = None,
+               public_url: str = "") -> Starlette:
+    """The endpoint for the workspace at `root`; PUBLISHER_SECRET is required.
+
+    Set `[subscribers] endpoint` in production: without it (and without `public_url`) links are
+    built from the request's Host header, which a client chooses.
+    """
     from publisher.workspace import load_config
 
     config = load_config(root)
     key = secret if secret is not None else tokens.secret_from_env()
     ep = Endpoint(root, config, engine or open_with_retry(root, config), key,
                   make_environment(root / config.build.templates),
-                  RateLimit(config.subscribers.rate_limit, config.subscribers.rate_window_seconds))
+                  RateLimit(config.subscribers.rate_limit, config.subscribers.rate_window_seconds),
+                  public_url)
 
     async def error_page(request: Request, exc: Exception) -> Response:
         code = exc.status_code if isinstance(exc, HTTPException) else 500

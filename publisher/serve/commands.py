@@ -34,7 +34,11 @@ def serve(
     config = load_config(root)
     engine = open_with_retry(root, config, attempts=db_attempts, on_retry=lambda error, n: err.print(
         f"waiting for the database (attempt {n}): {error}", markup=False))
-    app = create_app(root, secret, engine)
+    public = config.subscribers.endpoint
+    if not public:
+        public = f"http://{host}:{port}/"
+        err.print(f"note: [subscribers] endpoint is not set; links in messages point to {public}", markup=False)
+    app = create_app(root, secret, engine, public)
     err.print(f"Serving the subscription endpoint on http://{host}:{port}/ ; Ctrl-C to stop", markup=False)
     # No access log: it would record client addresses and tokens.
     uvicorn.run(app, host=host, port=port, workers=1, access_log=False, log_level="warning",
