@@ -9,17 +9,19 @@ from pathlib import Path
 from jinja2 import Environment, TemplateError
 
 from publisher.cache import IssueCache
-from publisher.check import check_email_budget, run_checks
+from publisher.check import check_email_budget, run_checks, scoped
 from publisher.email import budget_problems
 from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
-from publisher.output import write_tree
+from publisher.generations import Site
+from publisher.manifest import Manifest
+from publisher.outdir import output_target, refuse_editors_files
 from publisher.records import Issue
 from publisher.render import Rendered, Theme, render_issues, template_problem
 from publisher.selection import IssueView, select_all
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
-from publisher.workspace import Workspace, load_workspace
+from publisher.workspace import Workspace, load_config, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
 
@@ -79,27 +81,35 @@ def build(
     drafts: bool = False,
     progress: Progress | None = None,
     parallel: bool = True,
+    on_wait: Callable[[Path], None] | None = None,
 ) -> BuildResult:
-    """Build everything, in memory first: nothing is written unless every stage succeeded.
+    """Build everything, in memory first, then into a new generation made public at once: a
+    failed or killed build leaves the previous one as it was. on_wait(output) is called if
+    another build holds the output folder (this one then waits for it).
 
     parallel=False renders in this thread: a threaded server (preview) must not fork."""
-    stamp = BuildStamp(root, out, (sorted(ids or []), drafts))
-    if (last := stamp.replay()) is not None:  # no input changed since the last build there
-        return BuildResult(stamp.output, last.issues, last.files, [], last.warnings)
-    workspace = load_workspace(root)
-    problems = run_checks(workspace, skip={check_email_budget})
+    config = load_config(root)
+    target = output_target(root, config, out)
+    refuse_editors_files(root, config, target)
+    site = Site(target)
+    stamp = BuildStamp(root, config, (sorted(ids or []), drafts))
+    if (last := stamp.replay(site.layout)) is not None:  # no input changed since the last build
+        return BuildResult(target.path, last.issues, last.files, [], last.warnings)
+    workspace = load_workspace(root, focus=ids or ())  # other drafts' errors only warn
+    problems = scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ())
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
+    site.previous()  # refuse a folder publisher did not make before rendering
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
     views = select_all(workspace, site_issues)
     theme = Theme(root / workspace.config.build.templates, dict(workspace.config.email.utm))
     env = theme.environment()
     wanted = {i.id for i in issues}
-    output = out or workspace.output
     todo = [v for v in views if v.issue.id in wanted]
+    cache = IssueCache(target.path)
     # Unchanged issues come from the cache; the rest render on every core.
-    rendered = render_issues(theme, todo, IssueCache(output), progress, parallel)
+    rendered = render_issues(theme, todo, cache, progress, parallel)
     if rendered.problems:
         raise BuildError(rendered.problems)
     budget = email_budget(todo, rendered)
@@ -109,8 +119,7 @@ def build(
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
     problems += budget + feed_size_warnings(files)
-    written = write_tree(output, files, prune=not ids)
-    rendered.keep(IssueCache(output))
-    stamp.save(sorted(wanted), problems)
-    return BuildResult(output, sorted(wanted), files, written, problems)
-
+    record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems)
+    waiting = (lambda: on_wait(target.path)) if on_wait else None
+    written = site.publish(files, bool(ids), record, waiting, lambda: rendered.keep(cache))
+    return BuildResult(target.path, sorted(wanted), files, written, problems)

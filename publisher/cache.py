@@ -1,4 +1,4 @@
-"""The content-hash cache of rendered issues, under the output folder's .cache/.
+"""The content-hash cache of rendered issues, beside the output folder (never inside it).
 
 An issue whose view (records, picks, config), templates and code are unchanged has the same
 key, so its inlined email is read back instead of rendered again."""
@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
+from contextlib import suppress
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,12 @@ from jinja2 import Environment
 from pydantic import BaseModel
 
 from publisher.config import Config
+from publisher.generations import Layout
 from publisher.selection import IssueView
 
-CACHE_DIR = ".cache/issues"
-KEY_FILE = "key"
 RENDERING_PACKAGES = ("jinja2", "premailer", "cssutils", "lxml", "nh3", "markdown-it-py")
 Memo = dict[int, tuple[BaseModel, str]]
+KEEP = 2  # entries kept per issue
 
 
 def _text(value: Any, memo: Memo) -> str:
@@ -71,37 +73,74 @@ def _version(package: str) -> str:
 
 
 class IssueCache:
-    """One folder per issue: its files, then a stamp (the key and each file's size) written last.
+    """One file per issue and key (issues/<id>/<key>): a header line (the key, each file's
+    name, size and SHA-256), then the files' bytes. Written to a temporary file and renamed, so an entry is whole or absent;
+    a torn, truncated or corrupt one fails its check and the issue is simply rendered again.
 
-    No fsync: a cache may be lost in a crash, but a torn file never passes the size check."""
+    It lives beside the output (.<output>.generations/cache/issues/<id>/), never inside the public
+    tree. No fsync: a cache may be lost in a crash, at the cost of one render."""
 
     def __init__(self, output: Path | None) -> None:
-        self.root = output / CACHE_DIR if output is not None else None
+        self.root = Layout(Path(os.path.abspath(output))).cache / "issues" if output else None
 
     def get(self, issue_id: str, key: str, names: tuple[str, ...]) -> dict[str, bytes] | None:
         if self.root is None:
             return None
-        folder = self.root / issue_id
         try:
-            stamp = (folder / KEY_FILE).read_text().split("\n")
-            if stamp[0] != key:
-                return None
-            files = {name: (folder / name).read_bytes() for name in names}
+            blob = (self.root / issue_id / key).read_bytes()
         except OSError:
             return None
-        return files if stamp[1:] == [f"{n} {len(d)}" for n, d in files.items()] else None
+        files = _decode(blob, key)
+        return files if files is not None and tuple(files) == names else None
 
-    def put(self, issue_id: str, key: str, files: dict[str, bytes]) -> None:
+    def put(self, issue_id: str, key: str, files: dict[str, bytes]) -> bool:
+        """Store an entry; False if the disk would not take it (the build is not the worse)."""
         if self.root is None:
-            return
+            return False
         folder = self.root / issue_id
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
-            _replace(folder / name, data)
-        _replace(folder / KEY_FILE, "\n".join([key, *(f"{n} {len(d)}" for n, d in files.items())]).encode())
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        try:
+            if folder.is_file() or folder.is_symlink():
+                folder.unlink()  # not an entry folder: whatever it is, it is the cache's
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(_encode(key, files))
+            os.replace(tmp, folder / key)
+            _keep_newest(folder, key)
+        except OSError:
+            with suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            return False
+        return True
 
 
-def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def _keep_newest(folder: Path, key: str) -> None:
+    """KEEP entries per issue, `key` among them: switching a setting back and forth renders
+    nothing again, and the folder does not grow."""
+    others = sorted(
+        (p for p in folder.iterdir() if not p.name.startswith(".") and p.name != key),
+        key=lambda p: p.stat().st_mtime_ns,
+    )
+    for old in others[: max(0, len(others) - (KEEP - 1))]:
+        old.unlink(missing_ok=True)
+
+
+def _encode(key: str, files: dict[str, bytes]) -> bytes:
+    parts = [[name, len(data), hashlib.sha256(data).hexdigest()] for name, data in files.items()]
+    return json.dumps({"key": key, "files": parts}).encode() + b"\n" + b"".join(files.values())
+
+
+def _decode(blob: bytes, key: str) -> dict[str, bytes] | None:
+    head, _, body = blob.partition(b"\n")
+    try:
+        header = json.loads(head)
+        if header["key"] != key:
+            return None
+        files, offset = {}, 0
+        for name, size, digest in header["files"]:
+            data = body[offset : offset + size]
+            if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+                return None
+            files[str(name)], offset = data, offset + size
+    except (ValueError, KeyError, TypeError):
+        return None
+    return files if offset == len(body) else None

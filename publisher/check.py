@@ -26,7 +26,15 @@ def check_rules(workspace: Workspace) -> Iterable[Problem]:
     yield from empty_section_problems(config.sections, archive)
 
 
-CHECKS: list[Check] = [check_records, check_rules]
+def check_templates(workspace: Workspace) -> Iterable[Problem]:
+    """Every template UTF-8, parsable, and never including itself, before anything renders."""
+    from publisher.theme import make_environment
+    from publisher.theme_check import template_problems
+
+    yield from template_problems(make_environment(workspace.root / workspace.config.build.templates))
+
+
+CHECKS: list[Check] = [check_records, check_rules, check_templates]
 
 
 def run_checks(workspace: Workspace, skip: Collection[Check] = ()) -> list[Problem]:
@@ -99,23 +107,30 @@ CHECKS += [check_feed_tags, check_future_issues]
 
 
 def check_published_unchanged(workspace: Workspace) -> Iterable[Problem]:
-    """A published issue whose articles changed since `publish` stored their content hash."""
-    from publisher.edit import articles_hash
+    """Errors for a published issue that changed, turned back into a draft or was deleted."""
+    from publisher.frozen import frozen_problems
 
-    for issue in workspace.published:
-        if issue.content_hash and issue.content_hash != articles_hash(issue.articles):
-            yield Problem(
-                f"issues/{issue.id}.toml",
-                "the articles changed after the issue was published; subscribers got the old ones",
-                "issue",
-                "content_hash",
-                "undo the edit (see git diff), or publish the change as a new issue",
-                "warning",
-            )
+    yield from frozen_problems(workspace.issues, workspace.registry)
 
 
-# Editing checks: published issues are frozen (publisher.edit.publish_issue stores the hash).
+# Editing checks: published issues are frozen (publisher.publishing records what went out).
 CHECKS += [check_published_unchanged]
+
+
+def scoped(problems: Iterable[Problem], workspace: Workspace, focus: Collection[str]) -> list[Problem]:
+    """The problems as a command acting on `focus` judges them: errors in other drafts are
+    warnings naming their file; config, archive-wide and published issues' errors stay."""
+    from publisher.workspace import as_neighbour
+
+    if not focus:
+        return list(problems)
+    drafts = {
+        f"issues/{i.id}.toml"
+        for i in workspace.issues
+        if not i.is_published and i.id not in focus and i.id not in workspace.registry
+    }
+    # Duplicate ids across issues never get here: loading stops on them, focus or not.
+    return [as_neighbour(p) if p.file in drafts else p for p in problems]
 
 
 def check_markup(workspace: Workspace) -> Iterable[Problem]:
@@ -161,8 +176,8 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     from publisher.render import Theme, render_issues
     from publisher.selection import select_all
 
-    if any(check_subject(workspace)):
-        return  # no email can be built; check_subject says why
+    if any(check_subject(workspace)) or any(check_templates(workspace)):
+        return  # no email can be built; check_subject or check_templates says why
     config = workspace.config
     views = select_all(workspace, [i for i in workspace.issues if i.articles])
     theme = Theme(workspace.root / config.build.templates, dict(config.email.utm))

@@ -84,7 +84,8 @@ def build(
     from publisher.build import build as run_build
 
     result = run_build(
-        root, issues or [], out_dir, drafts, lambda v: progress(list(v), "Rendering issues")
+        root, issues or [], out_dir, drafts, lambda v: progress(list(v), "Rendering issues"),
+        on_wait=lambda where: err.print(f"waiting: another build is writing {where}"),
     )
     report(result.warnings)
     where = result.output
@@ -259,17 +260,29 @@ def preview(
 @app.command()
 def publish(
     issue: Annotated[str, typer.Argument(help="The draft issue's id.")],
+    amend: Annotated[
+        bool, typer.Option(help="Record a correction of a published issue: re-hash, set updated.")
+    ] = False,
+    day: Annotated[
+        str | None, typer.Option("--date", help="With --amend: the day of the correction; default: today.")
+    ] = None,
     root: Root = Path("."),
 ) -> None:
-    """Run the checks, then set status = "published" and store the articles' content hash.
+    """Run the checks, then freeze the issue: status, number and content hash in its file,
+    and its entry in issues/.published.toml.
 
-    Example: publisher publish 2024-17
+    Example: publisher publish 2024-17; publisher publish 2024-16 --amend --date 2024-04-22
     """
-    from publisher.edit import publish as run_publish
+    from publisher.publishing import publish as run_publish
 
-    published, problems = run_publish(root, issue)
+    if day is not None and not amend:
+        raise UsageError(Problem("--date", "only goes with --amend", hint="add --amend"))
+    published, problems = run_publish(root, issue, amend, parse_day(day, "--date"))
     report(problems)
-    out.print(f"Published issues/{published.id}.toml: {len(published.articles)} articles")
+    verb = "Published"
+    if amend:
+        verb = f"Amended (updated = {published.updated})" if published.updated else "Recorded"
+    out.print(f"{verb} issues/{published.id}.toml: {len(published.articles)} articles")
 
 
 @app.command("list")
@@ -308,3 +321,23 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # the last safety net: a bug, never the user's input
+        internal_error(exc)
+
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
+
+
+def internal_error(exc: BaseException) -> None:
+    """One line: what was being done and where the full report is; exit 70."""
+    from publisher.crash import save_report
+
+    command = "publisher " + next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    saved = save_report(exc, command.strip())
+    where = f"full report saved to {saved}" if saved else "no report could be saved"
+    err.print(
+        f"internal error while running '{command.strip()}' ({type(exc).__name__}); {where}."
+        " Please report it; your files were not changed by the failure itself.",
+        markup=False,
+    )
+    sys.exit(INTERNAL_ERROR)

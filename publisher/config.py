@@ -22,47 +22,63 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from publisher.delivery.send_settings import SendSettings
 from publisher.delivery.settings import SubscribersSettings
 from publisher.records import HttpUrl, Slug, normalize_tag, one_line
+from publisher.values import Address, Language, OptionalAddress, TimeZone, plain_text
 
 
 class Part(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """A config section: unknown keys, infinities and invisible characters are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_text(cls, value: object) -> object:
+        return plain_text(value)
 
 
 def absolute_base(value: str) -> str:
     return value.rstrip("/") + "/"
 
 
+def https_only(value: str) -> str:
+    # List-Unsubscribe and its RFC 8058 one-click POST are built from it.
+    if not value.lower().startswith("https://"):
+        raise ValueError(f"'{value[:80]}' is not an https URL: unsubscribe links must be https")
+    return value
+
+
+
 class Newsletter(Part):
     title: str = Field(min_length=1)
     description: str = ""
     url: Annotated[HttpUrl, AfterValidator(absolute_base)]
-    language: str = "en"
-    timezone: str = "UTC"
+    language: Language = "en"
+    timezone: TimeZone = "UTC"
     author: str = ""
-    author_email: str = ""
+    author_email: OptionalAddress = ""
     logo: HttpUrl | None = None
     icon: HttpUrl | None = None
 
 
 class Email(Part):
-    sender: str = Field("newsletter@example.com", alias="from")
+    sender: Address = Field("newsletter@example.com", alias="from")
     sender_name: str = ""
-    reply_to: str = ""
-    to: str = "subscriber@example.com"
+    reply_to: OptionalAddress = ""
+    to: Address = "subscriber@example.com"
     subject: str = "{newsletter} #{number}: {title}"
-    unsubscribe_mailto: str = ""
-    unsubscribe_url: HttpUrl | None = None
+    unsubscribe_mailto: OptionalAddress = ""
+    unsubscribe_url: Annotated[HttpUrl, AfterValidator(https_only)] | None = None
     list_id: str = ""
     contact: str = ""
     utm: dict[str, str] = Field(default_factory=dict)
-    max_bytes: PositiveInt = 100_000
+    max_bytes: Annotated[PositiveInt, Field(le=10**9)] = 100_000
     smtp_host: str = "localhost"
-    smtp_port: PositiveInt = 25
+    smtp_port: Annotated[PositiveInt, Field(le=65535)] = 25
     smtp_user: str = ""
     # Read from PUBLISHER_EMAIL__SMTP_PASSWORD only; config.toml may not hold it.
     smtp_password: SecretStr | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @field_validator("sender", "sender_name", "reply_to", "to", "unsubscribe_mailto", "list_id")
     @classmethod
@@ -84,13 +100,13 @@ class Feeds(Part):
     """[feeds]: which feeds, how long, full content or summaries, ids that never change."""
 
     formats: tuple[Literal["rss", "atom"], ...] = ("rss", "atom")
-    limit: PositiveInt = 20
+    limit: Annotated[PositiveInt, Field(le=10_000)] = 20
     content: Literal["full", "summary"] = "full"
     articles: bool = False
     tags: tuple[str, ...] = ()
     hub: HttpUrl | None = None
     # Issues per RFC 5005 archive page (archive/<n>/atom.xml); 0 = no archive pages.
-    archive_size: NonNegativeInt = 20
+    archive_size: Annotated[NonNegativeInt, Field(le=10_000)] = 20
     # The host in entry ids (tag:<host>,<year>:issue/<id>); default: the newsletter url's host.
     # Pin it before moving the newsletter to a new address, so readers see no duplicates.
     id_domain: str = ""
@@ -132,8 +148,19 @@ def whole_count(value: object) -> object:
     return value
 
 
-Weight = Annotated[NonNegativeFloat, BeforeValidator(number_weight)]
-Count = Annotated[NonNegativeInt, BeforeValidator(whole_count)]
+def no_decay_or_days(value: float) -> float:
+    # Under a day, 0.5 ** (age / half-life) underflows to nothing for every article.
+    if 0 < value < 1:
+        raise ValueError(f"must be 0 (no decay) or at least 1 day; got {value}")
+    return value
+
+
+# Bounds keep every date and score computation finite: a limit of 10**18 or a weight of
+# 1e308 is a typo, not a setting.
+Weight = Annotated[NonNegativeFloat, BeforeValidator(number_weight), Field(le=1000)]
+Count = Annotated[NonNegativeInt, BeforeValidator(whole_count), Field(le=1000)]
+Days = Annotated[NonNegativeInt, BeforeValidator(whole_count), Field(le=36_525)]  # 100 years
+Cap = Annotated[PositiveInt, Field(le=1000)]
 Patterns = Annotated[tuple[str, ...], AfterValidator(tag_patterns)]
 
 
@@ -157,7 +184,7 @@ class Section(Part):
     order: Literal["newest", "oldest", "popular", "editorial"] = "newest"
     limit: Count = 3
     exclude_issue_articles: bool = False
-    max_age_days: Count | None = None
+    max_age_days: Days | None = None
 
     @property
     def matches(self) -> tuple[Match, ...]:
@@ -166,14 +193,16 @@ class Section(Part):
 
 class Related(Part):
     limit: Count = 3
-    min_score: NonNegativeFloat = 1.0
+    min_score: Annotated[NonNegativeFloat, Field(le=10**6)] = 1.0
     weights: dict[str, Weight] = Field(default_factory=lambda: {"*": 1.0})
     ignore: Patterns = ()
     idf: bool = True
-    half_life_days: NonNegativeFloat = 365
+    half_life_days: Annotated[
+        NonNegativeFloat, Field(le=36_525), AfterValidator(no_decay_or_days)
+    ] = 365
     max_tag_share: float = Field(0.5, gt=0, le=1)
-    max_per_source: PositiveInt | None = None
-    max_per_category: PositiveInt | None = None
+    max_per_source: Cap | None = None
+    max_per_category: Cap | None = None
 
     @field_validator("weights")
     @classmethod

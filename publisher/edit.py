@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,7 @@ except ImportError:  # Windows: the re-read before writing is the only guard
     fcntl = None  # type: ignore[assignment]
 
 from publisher.errors import Problem, RecordError, UsageError
+from publisher.frozen import articles_hash as articles_hash  # re-exported: older callers
 from publisher.output import write_atomic
 from publisher.records import SLUG_RE, Article, Issue, slugify
 from publisher.validate import issue_problems
@@ -32,13 +32,6 @@ ATTEMPTS = 5
 
 def issue_label(path: Path) -> str:
     return f"issues/{path.name}"
-
-
-def articles_hash(articles: Iterable[Article]) -> str:
-    """A stable digest of the articles' content: any edit to any field changes it."""
-    data = [a.model_dump(mode="json") for a in articles]
-    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
 def read_text(path: Path) -> str:
@@ -177,7 +170,7 @@ def append_articles(
     return update_issue_file(path, change)
 
 
-def set_after(doc: TOMLDocument, anchor: str, key: str, value: str | int) -> None:
+def set_after(doc: TOMLDocument, anchor: str, key: str, value: str | int | date) -> None:
     """Set a top-level key; a new one goes on the line after `anchor`, not at the end."""
     if key in doc or anchor not in doc:
         doc[key] = value
@@ -186,24 +179,58 @@ def set_after(doc: TOMLDocument, anchor: str, key: str, value: str | int) -> Non
 
 
 def publish_issue(path: Path, number: int | None = None) -> Issue:
-    """Set status = "published" and store the articles' content hash, keeping comments.
-
-    The issue's number is stored too: a back-dated issue added later must not renumber it."""
+    """Set status = "published" and store the content hash of all that renders, keeping
+    comments. The number is stored too: a back-dated issue added later renumbers nothing."""
 
     def change(text: str, doc: TOMLDocument) -> tuple[str, Issue]:
         refuse_published(doc, path, "publish it again")
-        issue = as_issue(doc.unwrap(), path)
-        if not issue.articles:
+        if not as_issue(doc.unwrap(), path).articles:
             raise RecordError(
                 Problem(issue_label(path), "the issue has no articles", "issue", "articles")
             )
         doc["status"] = "published"
-        set_after(doc, "status", "content_hash", articles_hash(issue.articles))
+        set_after(doc, "status", "content_hash", "")
         if number is not None and "number" not in doc:
             set_after(doc, "content_hash", "number", number)
-        return tomlkit.dumps(doc), issue
+        return rehash(doc, path)
 
     return update_issue_file(path, change)
+
+
+def amend_issue(
+    path: Path, day: date | None, number: int | None = None, restore: bool = False
+) -> Issue:
+    """Record a correction of a published issue: a new content hash and, given a day,
+    `updated = day` (feeds show it). The number is stored if the file has none yet.
+    restore: the issue was published and turned back into a draft; it is published again."""
+
+    def change(text: str, doc: TOMLDocument) -> tuple[str, Issue]:
+        if restore:
+            doc["status"] = "published"
+        if doc.get("status") != "published":
+            hint = f"publish it first: publisher publish {path.stem}"
+            raise UsageError(Problem(issue_label(path), "is not published; --amend records a"
+                                     " correction of a published issue", "issue", "status", hint))  # fmt: skip
+        issue = as_issue(doc.unwrap(), path)
+        if day is not None and day < issue.date:
+            raise UsageError(Problem("--date", f"{day} is before the issue's date ({issue.date})",
+                                     hint="give the day of the correction"))  # fmt: skip
+        if day is not None:
+            set_after(doc, "date", "updated", day)
+        set_after(doc, "status", "content_hash", "")
+        if number is not None and "number" not in doc:
+            set_after(doc, "content_hash", "number", number)
+        return rehash(doc, path)
+
+    return update_issue_file(path, change)
+
+
+def rehash(doc: TOMLDocument, path: Path) -> tuple[str, Issue]:
+    """Store the hash of the issue exactly as it will be read back."""
+    from publisher.frozen import issue_hash
+
+    doc["content_hash"] = issue_hash(as_issue(doc.unwrap(), path))
+    return tomlkit.dumps(doc), as_issue(doc.unwrap(), path)
 
 
 def new_issue_text(template: Path, issue_id: str, day: date, title: str) -> str:
@@ -241,20 +268,7 @@ def new_issue(root: Path, issue_id: str, day: date, title: str, templates: Path)
 
 
 def publish(root: Path, issue_id: str) -> tuple[Issue, list[Problem]]:
-    """Run the checks; with no errors, publish the draft. Returns it and the warnings."""
-    from publisher.check import run_checks
-    from publisher.workspace import load_workspace
+    """Run the checks; with no errors, publish the draft (see publisher.publishing)."""
+    from publisher.publishing import publish as run_publish
 
-    workspace = load_workspace(root)
-    path = workspace.issue_path(issue_id)
-    if not path.exists():
-        raise UsageError(
-            Problem(issue_label(path), f"no issue '{issue_id}'", hint="see: publisher list")
-        )
-    refuse_published(parse(read_text(path), path), path, "publish it again")
-    problems = run_checks(workspace)
-    if errors := [p for p in problems if p.is_error]:
-        raise RecordError(errors)
-    from publisher.selection import issue_number
-
-    return publish_issue(path, issue_number(workspace, workspace.issue(issue_id))), problems
+    return run_publish(root, issue_id)

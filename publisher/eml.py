@@ -8,7 +8,7 @@ from datetime import datetime, time
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from publisher.config import Config
@@ -69,11 +69,14 @@ def send_date(view: IssueView) -> str:
 
 
 def unsubscribe_header(config: Config) -> str:
+    """RFC 2369 targets built only from validated parts: one address (config checked it with
+    the stdlib parser) percent-encoded into a mailto URI, and an https URL."""
     targets = []
-    if config.email.unsubscribe_mailto:
-        targets.append(f"<mailto:{config.email.unsubscribe_mailto}?subject=unsubscribe>")
-    if config.email.unsubscribe_url:
-        targets.append(f"<{config.email.unsubscribe_url}>")
+    if address := config.email.unsubscribe_mailto:
+        targets.append(f"<mailto:{quote(address, safe='@')}?subject=unsubscribe>")
+    url = config.email.unsubscribe_url
+    if url and url.startswith("https://") and not any(c in url for c in "<>, "):
+        targets.append(f"<{url}>")
     return ", ".join(targets)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from publisher.config import Section
 from publisher.errors import Problem, UsageError
 from publisher.records import Article, Issue
-from publisher.related import RelatedIndex, RelatedPick, Term, half_life_decay
+from publisher.related import RelatedIndex, RelatedPick, Term
 from publisher.rules import SectionIndex, Verdict, describe_match, matching_rule
 from publisher.workspace import Workspace
 
@@ -111,7 +111,7 @@ def score_miss(
     shared = [t for t in terms if not t.dropped and t.tag in other.tags]
     if not shared:
         return None
-    score = sum((t.value for t in shared), 0.0) * half_life_decay(index.rules, issue, other)
+    score = sum((t.value for t in shared), 0.0) * index.decay_of(issue, other)
     reason = miss_reason(index, issue, article, entry, score, picks)
     return Miss(other, other_issue, score, tuple(t.tag for t in shared), reason)
 

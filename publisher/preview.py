@@ -32,7 +32,7 @@ class Preview:
     def __init__(self, root: Path, issue: str | None = None, port: int = 8000) -> None:
         self.root, self.issue = root.resolve(), issue
         self._tmp = tempfile.TemporaryDirectory(prefix="publisher-preview-")
-        self.out = Path(self._tmp.name)
+        self.out = Path(self._tmp.name) / "site"  # its generations go beside it, in the temp folder
         self.version, self.issues, self.problems = 0, list[str](), list[Problem]()
         self.lock, self.building = threading.Lock(), threading.Lock()
         self.built_from: tuple[tuple[str, int, int], ...] = ()

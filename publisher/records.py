@@ -23,8 +23,16 @@ from pydantic import (
 )
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-# XML 1.0 forbids these; a feed or an email holding one is broken, so they never load.
-CONTROL_CHARS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Characters that never reach an output: C0 (but tab and line ends) and C1 controls, DEL,
+# the XML non-characters (a feed or an email holding one is broken), Unicode line and
+# paragraph separators (parsers split headers at them), and the bidirectional embeddings,
+# overrides and isolates, which make "Invoice \u202egnp.exe" display as "Invoice exe.png".
+CONTROL_CHARS = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff"
+)
+CONTROL_CHARS_RE = re.compile(f"[{CONTROL_CHARS}]")
+BIDI_CHARS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 # Letters NFKD does not decompose to ASCII.
@@ -64,6 +72,9 @@ _HTTP_URL_RE = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 def check_http_url(value: str) -> str:
     value = value.strip()
+    if found := CONTROL_CHARS_RE.search(value):
+        # Removing it would silently change where the link goes: the editor must look.
+        raise ValueError(f"a URL may not contain the invisible character {char_name(found.group())}")
     if not _HTTP_URL_RE.fullmatch(value):
         if any(c.isspace() for c in value):
             raise ValueError("a URL may not contain spaces or newlines")
@@ -80,27 +91,42 @@ def normalize_tags(value: object) -> object:
         )
     seen: dict[str, None] = {}
     for tag in value:
-        if norm := normalize_tag(tag):
+        if norm := normalize_tag(CONTROL_CHARS_RE.sub("", tag)):
             seen[norm] = None
     return tuple(seen)
 
 
-_NOT_ONE_LINE_RE = re.compile("[\x00-\x1f\x7f\ufffe\uffff\u0085\u2028\u2029]|[^\\S ]| {2}")
+_NOT_ONE_LINE_RE = re.compile(f"[{CONTROL_CHARS}\t\n\r]|[^\\S ]| {{2}}")
+
+
+def char_name(char: str) -> str:
+    """'U+202E (RIGHT-TO-LEFT OVERRIDE)': how a message names an invisible character."""
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'a control character')})"
 
 
 def one_line(value: str) -> str:
-    """Titles are single-line text: newlines and control characters become spaces."""
+    """Titles are single-line text: newlines and control characters become spaces, and
+    bidirectional controls are removed."""
     if not _NOT_ONE_LINE_RE.search(value):
         return value.strip()
-    return re.sub(r"\s+", " ", CONTROL_CHARS_RE.sub(" ", value)).strip()
+    return re.sub(r"\s+", " ", CONTROL_CHARS_RE.sub(" ", BIDI_CHARS_RE.sub("", value))).strip()
 
 
 def strip_control(value: str) -> str:
-    return CONTROL_CHARS_RE.sub("", value)
+    # Stripped again afterwards: the ends may be whitespace that a control character hid.
+    return CONTROL_CHARS_RE.sub("", value).strip()
+
+
+def check_day(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"{value} is out of range: write a day between {EARLIEST} and {LATEST}")
+    return value
 
 
 # How repr() writes the characters of CONTROL_CHARS_RE: a fast first look over a whole record.
-_REPR_CONTROL_RE = re.compile(r"\\x(?:0[0-8bcef]|1[0-9a-f]|7f)|\\uffff|\\ufffe")
+_REPR_CONTROL_RE = re.compile(
+    r"\\x(?:0[0-8bcef]|1[0-9a-f]|7f|[89][0-9a-f])|\\uffff|\\ufffe|\\u202[89a-e]|\\u206[6-9]"
+)
 
 
 def control_char_paths(data: object, path: str = "") -> tuple[str, ...]:
@@ -123,6 +149,7 @@ HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 Tags = Annotated[tuple[str, ...], BeforeValidator(normalize_tags)]
 Line = Annotated[str, AfterValidator(one_line), Field(min_length=1)]
 Text = Annotated[str, AfterValidator(strip_control)]
+Day = Annotated[date, AfterValidator(check_day)]
 
 
 class Record(BaseModel):
@@ -141,7 +168,7 @@ class Article(Record):
     id: Slug = ""
     title: Line
     url: HttpUrl
-    published: date
+    published: Day
     category: Annotated[str, AfterValidator(one_line)] = ""
     tags: Tags = ()
     summary: Text = ""
@@ -167,10 +194,10 @@ class Article(Record):
 class Issue(Record):
     id: Slug
     title: Line
-    date: dt.date
+    date: Day
     status: Literal["draft", "published"] = "draft"
     # The day a published issue was last really changed (a correction): feeds show it as updated.
-    updated: dt.date | None = None
+    updated: Day | None = None
     intro: Text = ""
     preheader: Annotated[str, AfterValidator(one_line)] = ""
     number: PositiveInt | None = None

@@ -105,6 +105,7 @@ class RelatedIndex:
         ordinals = np.fromiter((a.published.toordinal() for a in self.articles), np.int64)
         days, self.day_of = np.unique(ordinals, return_inverse=True)
         self.days = days.tolist()
+        self._day_index = {day: n for n, day in enumerate(self.days)}
         self.minus_day = -ordinals
         self.latest = np.maximum.accumulate(ordinals) if len(ordinals) else ordinals
         self.ordinals = ordinals.tolist()
@@ -244,6 +245,13 @@ class RelatedIndex:
             values = np.power(0.5, ages / half_life) if half_life else np.ones(len(ages))
             self._decays[today] = values
         return self._decays[today]
+
+    def decay_of(self, issue: Issue, article: Article) -> float:
+        """The decay the index itself applies to an article, bit for bit (explain compares
+        near-misses with picks by score: two roundings of one score would misorder them)."""
+        if article.published.toordinal() in self._day_index:
+            return float(self.decays(issue)[self._day_index[article.published.toordinal()]])
+        return half_life_decay(self.rules, issue, article)
 
     def choose(
         self, issue: Issue, article: Article, ranked: Iterable[int], terms: Sequence[Term]

@@ -21,6 +21,7 @@ from publisher.errors import Problem, PublisherError
 from publisher.selection import IssueView
 from publisher.site import render_issue_page
 from publisher.theme import make_environment
+from publisher.theme_check import render_problem
 
 ISSUE_FILES = ("index.html", "email.html", "email.txt", "email.eml")
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
@@ -64,21 +65,16 @@ def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
     }
 
 
-def template_problem(exc: TemplateError) -> Problem:
-    name = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
-    return Problem(
-        file=str(name),
-        line=getattr(exc, "lineno", None),
-        message=f"template error: {exc.message or exc}",
-        hint="fix the template",
-    )
+def template_problem(exc: TemplateError | RecursionError | UnicodeDecodeError) -> Problem:
+    """The template file and line an error happened at (from Jinja's traceback)."""
+    return render_problem(exc)
 
 
 def render_outcome(env: Environment, view: IssueView) -> Outcome:
     """Files or problems: plain data, so it crosses a process boundary intact."""
     try:
         return render_issue(env, view), []
-    except TemplateError as exc:
+    except (TemplateError, RecursionError, UnicodeDecodeError) as exc:
         return None, [template_problem(exc)]
     except PublisherError as exc:
         return None, exc.problems

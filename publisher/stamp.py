@@ -1,22 +1,25 @@
 """The build stamp: when no input changed since the last successful build into a folder, and
-its files are as that build left them, a rebuild has nothing to do and skips every stage."""
+its files are as that build left them, a rebuild has nothing to do and skips every stage.
+
+The stamp is the current generation's manifest (see generations.py): its inputs digest and
+each file's size and modification time."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from publisher.config import Config
 from publisher.errors import Problem
+from publisher.generations import Layout
+from publisher.manifest import Manifest, stat_of
 from publisher.theme import builtin_templates
 from publisher.validate import CONFIG_FILE
-from publisher.workspace import ISSUES_DIR, load_config
+from publisher.workspace import ISSUES_DIR
 
-STAMP_FILE = ".cache/build.json"
 PACKAGES = ("publisher", "jinja2", "premailer", "cssutils", "lxml", "nh3", "markdown-it-py", "feedgen")
 
 
@@ -30,45 +33,25 @@ class Replay:
 
 
 class BuildStamp:
-    def __init__(self, root: Path, out: Path | None, arguments: object) -> None:
-        config = load_config(root)
-        self.output = out or root / config.build.output
+    def __init__(self, root: Path, config: Config, arguments: object) -> None:
         self.digest = inputs_digest(root, root / config.build.templates, repr(arguments))
 
-    def replay(self) -> Replay | None:
+    def replay(self, layout: Layout) -> Replay | None:
         """The last build's result, if its inputs were these and its files are untouched."""
+        number = layout.current()
+        if number is None:
+            return None
+        manifest = Manifest.read(layout.manifest(number))
+        if manifest is None or manifest.digest != self.digest:
+            return None
+        folder = layout.folder(number)
         try:
-            stamp = json.loads((self.output / STAMP_FILE).read_text())
-        except (OSError, ValueError):
+            if any(stat_of(folder / rel) != known for rel, known in manifest.files.items()):
+                return None
+            files = {rel: (folder / rel).read_bytes() for rel in manifest.built}
+        except OSError:
             return None
-        if stamp.get("digest") != self.digest or stamp.get("manifest") != manifest(self.output):
-            return None
-        files = {rel: (self.output / rel).read_bytes() for rel in stamp["manifest"]}
-        return Replay(stamp["issues"], files, [Problem(**p) for p in stamp["warnings"]])
-
-    def save(self, issues: list[str], warnings: list[Problem]) -> None:
-        """Written after the build wrote everything; never fsynced: losing it costs one build."""
-        stamp = {
-            "digest": self.digest,
-            "issues": issues,
-            "warnings": [dataclasses.asdict(p) for p in warnings],
-            "manifest": manifest(self.output),
-        }
-        path = self.output / STAMP_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".tmp").write_text(json.dumps(stamp))
-        os.replace(path.with_suffix(".tmp"), path)
-
-
-def manifest(output: Path) -> dict[str, list[int]]:
-    """Every output file (but the cache) with its size and modification time."""
-    found = {}
-    for path in sorted(output.rglob("*")):
-        rel = path.relative_to(output).as_posix()
-        if not rel.startswith(".cache") and path.is_file():
-            info = path.stat()
-            found[rel] = [info.st_size, info.st_mtime_ns]
-    return found
+        return Replay(manifest.issues, files, manifest.warnings)
 
 
 def inputs_digest(root: Path, templates: Path, arguments: str) -> str:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from publisher import environment
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.records import Article, Image, Issue
@@ -127,7 +128,9 @@ def config_problems(data: dict[str, Any], exc: ValidationError | None = None) ->
         record = f"[{loc[0]}]" if loc else ""
         if len(loc) >= 2 and loc[0] == "sections" and isinstance(loc[1], int):
             record = _section_label(data, loc[1])
-        problems.append(_problem(CONFIG_FILE, record, err, Config, loc, skip=1 if record else 0))
+        # A value from PUBLISHER_<SECTION>__<KEY> is blamed on the variable, not on the file.
+        file = environment.blame(os.environ, loc) or CONFIG_FILE
+        problems.append(_problem(file, record, err, Config, loc, skip=1 if record else 0))
     return problems
 
 
@@ -228,7 +231,10 @@ def stripped_char_warnings(issue: Issue) -> list[Problem]:
             n = int(parts[1])
             article_id = issue.articles[n].id if n < len(issue.articles) else "?"
             record, field = f"article #{n + 1} (id '{article_id}')", ".".join(parts[2:])
-        message = "control characters removed (XML, feeds and email cannot carry them)"
+        message = (
+            "invisible control characters removed (they break feeds and mail; bidirectional"
+            " controls make text display reversed)"
+        )
         hint = "delete the invisible characters, often pasted from a PDF or a word processor"
         problems.append(Problem(file, message, record, field, hint, "warning"))
     return problems
@@ -237,9 +243,10 @@ def stripped_char_warnings(issue: Issue) -> list[Problem]:
 def newsletter_url_problems(data: dict[str, Any]) -> list[Problem]:
     """The newsletter's base URL must be absolute https: feeds and emails link with it."""
     section = data.get("newsletter")
-    url = os.environ.get("PUBLISHER_NEWSLETTER__URL")
+    variable = "PUBLISHER_NEWSLETTER__URL"
+    url = os.environ.get(variable)
     if url is None and isinstance(section, dict):
-        url = section.get("url")
+        url, variable = section.get("url"), CONFIG_FILE
     if not isinstance(url, str):
         return []
     parts = urlsplit(url.strip())
@@ -247,7 +254,7 @@ def newsletter_url_problems(data: dict[str, Any]) -> list[Problem]:
         return []
     return [
         Problem(
-            file=CONFIG_FILE,
+            file=variable,
             record="[newsletter]",
             field="url",
             message=f"'{url[:80]}' is not an absolute https URL",

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import rtoml
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
+from publisher import environment
 from publisher.config import Config
 from publisher.errors import ConfigError, Problem, RecordError
+from publisher.frozen import REGISTRY, REGISTRY_LABEL, PublishedEntry, parse_registry
 from publisher.records import SLUG_RE, Article, Issue, slugify
 from publisher.validate import CONFIG_FILE, archive_problems, config_problems, issue_problems
 
@@ -27,6 +32,8 @@ class Workspace:
     config: Config
     issues: tuple[Issue, ...]
     warnings: tuple[Problem, ...] = ()
+    # issues/.published.toml: what `publish` sent out, by issue id (see publisher.frozen).
+    registry: Mapping[str, PublishedEntry] = field(default_factory=dict)
 
     def issue(self, issue_id: str) -> Issue:
         for issue in self.issues:
@@ -107,12 +114,15 @@ def load_config(root: Path) -> Config:
         data = read_toml(path, CONFIG_FILE)
     except RecordError as exc:
         raise ConfigError(exc.problems) from exc
-    if problems := config_problems(data):
+    if problems := config_problems(data) + environment.problems(Config, os.environ):
         raise ConfigError(problems)
     try:
         return Config(**data)
     except ValidationError as exc:
         raise ConfigError(config_problems(data, exc)) from exc
+    except SettingsError as exc:  # a PUBLISHER_ value pydantic-settings cannot parse
+        problem = Problem("environment", str(exc), hint="check the PUBLISHER_ variables")
+        raise ConfigError(problem) from exc
 
 
 def load_issue(path: Path, label: str) -> tuple[Issue | None, list[Problem]]:
@@ -139,13 +149,33 @@ def load_issue(path: Path, label: str) -> tuple[Issue | None, list[Problem]]:
         ]
 
 
-def load_workspace(root: Path) -> Workspace:
-    """Load and validate everything; raise RecordError listing every problem found."""
+def issue_files(root: Path) -> list[Path]:
+    """issues/*.toml but dot files (the registry, editors' lock and backup files)."""
+    return [p for p in sorted((root / ISSUES_DIR).glob("*.toml")) if not p.name.startswith(".")]
+
+
+def load_registry(root: Path) -> tuple[dict[str, PublishedEntry], list[Problem]]:
+    path = root / ISSUES_DIR / REGISTRY
+    if not path.exists():
+        return {}, []
+    try:
+        return parse_registry(read_toml(path, REGISTRY_LABEL))
+    except (RecordError, ConfigError) as exc:
+        return {}, exc.problems
+
+
+def load_workspace(root: Path, focus: Collection[str] = ()) -> Workspace:
+    """Load and validate everything; raise RecordError listing every problem found.
+
+    With `focus` (the issues a command acts on), a draft outside it that does not load is
+    left out with a warning instead: a broken neighbour never blocks `publish` or `build ID`."""
     config = load_config(root)
+    registry, problems = load_registry(root)
     issues: list[Issue] = []
-    problems: list[Problem] = []
-    for path in sorted((root / ISSUES_DIR).glob("*.toml")):
+    for path in issue_files(root):
         issue, found = load_issue(path, f"{ISSUES_DIR}/{path.name}")
+        if focus and path.stem not in focus and path.stem not in registry:
+            found = [as_neighbour(p) for p in found]
         problems += found
         if issue is not None:
             issues.append(issue)
@@ -153,4 +183,12 @@ def load_workspace(root: Path) -> Workspace:
     problems += archive_problems(issues)
     if any(p.is_error for p in problems):
         raise RecordError(problems)
-    return Workspace(root=root, config=config, issues=tuple(issues), warnings=tuple(problems))
+    return Workspace(root, config, tuple(issues), tuple(problems), registry)
+
+
+def as_neighbour(problem: Problem) -> Problem:
+    """An error in a draft the command does not act on, as a warning that says so."""
+    if not problem.is_error:
+        return problem
+    hint = (problem.hint + "; " if problem.hint else "") + "not blocking: another draft"
+    return replace(problem, severity="warning", hint=hint)

@@ -19,12 +19,12 @@ from publisher.check import CHECKS, check_published_unchanged
 from publisher.cli import app
 from publisher.edit import (
     append_articles,
-    articles_hash,
     publish,
     publish_issue,
     update_issue_file,
 )
 from publisher.errors import RecordError
+from publisher.frozen import issue_hash
 from publisher.output import write_atomic
 from publisher.records import Article, Issue
 from publisher.workspace import load_workspace
@@ -104,9 +104,11 @@ def test_publish_keeps_comments_and_stores_the_hash(example: Path) -> None:
     old, new = tomllib.loads(before), tomllib.loads(after)
     assert new.pop("status") == "published" and old.pop("status") == "draft"
     workspace = load_workspace(example)
-    assert new.pop("content_hash") == articles_hash(workspace.issue(DRAFT).articles)
+    assert new.pop("content_hash") == issue_hash(workspace.issue(DRAFT))
     assert new.pop("number") == [i.id for i in workspace.issues].index(DRAFT) + 1
     assert new == old  # nothing else changed
+    entry = workspace.registry[DRAFT]  # and issues/.published.toml records it
+    assert (entry.number, entry.content_hash) == (7, issue_hash(workspace.issue(DRAFT)))
 
 
 def test_publish_twice_or_with_errors_fails_and_changes_nothing(example: Path) -> None:
@@ -125,7 +127,7 @@ def test_publish_twice_or_with_errors_fails_and_changes_nothing(example: Path) -
     assert path.read_bytes() == before
 
 
-def test_check_warns_when_a_published_issue_changes(example: Path) -> None:
+def test_check_errs_when_a_published_issue_changes(example: Path) -> None:
     publish_issue(example / "issues" / f"{DRAFT}.toml")
     assert list(check_published_unchanged(load_workspace(example))) == []
     path = example / "issues" / f"{DRAFT}.toml"
@@ -133,11 +135,11 @@ def test_check_warns_when_a_published_issue_changes(example: Path) -> None:
     doc["articles"][1]["title"] = "A title changed after publication"
     path.write_text(tomlkit.dumps(doc))
     workspace = load_workspace(example)
-    (warning,) = check_published_unchanged(workspace)
-    assert (warning.file, warning.field, warning.severity) == (
+    (error,) = check_published_unchanged(workspace)
+    assert (error.file, error.field, error.severity) == (
         f"issues/{DRAFT}.toml",
         "content_hash",
-        "warning",
+        "error",
     )
     assert check_published_unchanged in CHECKS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import re
 import shutil
@@ -14,9 +15,10 @@ import pytest
 from lxml import html as lxml_html
 
 from publisher.build import build
+from publisher.cache import IssueCache
 from publisher.errors import RecordError
 from publisher.inline import split_css
-from publisher.render import available_cores
+from publisher.render import ISSUE_FILES, available_cores
 from publisher.theme import builtin_templates
 from publisher.workspace import load_workspace
 from tests.conftest import copy_example, run_cli
@@ -314,9 +316,13 @@ def test_an_email_near_budget_builds_with_a_warning(tmp_path: Path) -> None:
 def test_an_unchanged_issue_comes_from_the_cache(tmp_path: Path) -> None:
     ws = small_workspace(tmp_path / "ws")
     build(ws)
-    cached = ws / "build/.cache/issues/2024-01/email.html"
-    marked = cached.read_bytes().replace(b"View in browser", b"VIEW IN BROWSER")
-    cached.write_bytes(marked)  # the same size, so the cache's stamp still holds
+    cache = IssueCache(ws / "build")
+    (entry,) = (ws / ".build.generations/cache/issues/2024-01").iterdir()  # never in build/
+    key = json.loads(entry.read_bytes().split(b"\n", 1)[0])["key"]
+    files = cache.get("2024-01", key, ISSUE_FILES)
+    assert files is not None
+    marked = files["email.html"].replace(b"View in browser", b"VIEW IN BROWSER")
+    assert cache.put("2024-01", key, {**files, "email.html": marked})
     later = (ws / "issues/2024-01.toml").read_text().replace("2024-01-05", "2024-01-12")
     (ws / "issues/2024-02.toml").write_text(later.replace('id = "a', 'id = "b').replace("/a", "/b"))
     build(ws)  # a new, later issue: the build runs, but 2024-01's view has not changed

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import html
 from typer.testing import CliRunner
@@ -116,6 +116,7 @@ def check_explanation(out: dict[str, Any], issues: list[dict], issue_id: str) ->
 
 @settings(max_examples=8, deadline=None)
 @given(st.integers(0, 10**6), st.integers(2, 9), st.integers(1, 6))
+@example(175782, 9, 4)  # a near-miss tied with a pick once got the wrong reason
 def test_explain_json_keeps_every_rule(seed: int, issues: int, per_issue: int) -> None:
     """In-process runs of the real command over many generated archives."""
     import tempfile

@@ -20,11 +20,11 @@ from lxml import etree
 
 from publisher.build import build
 from publisher.errors import ConfigError
+from publisher.records import CONTROL_CHARS_RE
 from publisher.workspace import load_workspace
 from tests.conftest import run_cli
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-ATOM_RNG = SHARED / "schemas" / "atom.trang.rng"
+ATOM_RNG = Path(__file__).resolve().parent / "data" / "atom.trang.rng"  # RFC 4287 appendix B
 A = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
 BASE = "https://news.example.org/"
@@ -81,7 +81,7 @@ def write_workspace(
     (root / "config.toml").write_text(tomlkit.dumps(config), encoding="utf-8")
     folder = root / "issues"
     folder.mkdir(exist_ok=True)
-    for old in folder.glob("*.toml"):
+    for old in folder.glob("[!.]*.toml"):
         old.unlink()
     for issue_id, record in issues.items():
         (folder / f"{issue_id}.toml").write_text(tomlkit.dumps(record), encoding="utf-8")
@@ -94,7 +94,7 @@ def some_issues(count: int) -> dict[str, dict[str, Any]]:
 
 def feeds_of(root: Path, out: Path | None = None) -> dict[str, bytes]:
     """The feed files of a build; one issue's email is rendered, as feeds cover every issue."""
-    first = sorted((root / "issues").glob("*.toml"))[0].stem
+    first = sorted((root / "issues").glob("[!.]*.toml"))[0].stem
     result = build(root, ids=[first], out=out or root / "build")
     return {k: v for k, v in result.files.items() if k.endswith(("atom.xml", "feed.xml"))}
 
@@ -605,15 +605,18 @@ def test_control_characters_are_stripped_with_a_warning(tmp_path: Path) -> None:
     assert all(feedparser.parse(data).bozo == 0 for data in files.values())
 
 
-def test_control_characters_in_config_text_never_reach_a_feed(tmp_path: Path) -> None:
+def test_control_characters_in_config_text_are_an_error(tmp_path: Path) -> None:
+    """Config text is the editor's own: an invisible character in it is an error naming the
+    key (issue 9), never silently cleaned, so it cannot reach a feed."""
     root = write_workspace(tmp_path / "ws", some_issues(1))
     data = tomlkit.parse((root / "config.toml").read_text())
     data["newsletter"]["description"] = "Bell\x07 and form\x0cfeed"
     (root / "config.toml").write_text(tomlkit.dumps(data))
-    files = feeds_of(root)
-    for name in ("atom.xml", "feed.xml"):
-        parsed = feedparser.parse(files[name])
-        assert parsed.bozo == 0 and parsed.feed.subtitle == "Bell and formfeed"
+    with pytest.raises(ConfigError) as caught:
+        load_workspace(root)
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.record, problem.field) == ("config.toml", "[newsletter]", "description")
+    assert "U+0007" in problem.message
 
 
 def test_http_newsletter_url_is_an_error(tmp_path: Path) -> None:
@@ -686,7 +689,9 @@ def test_any_text_gives_well_formed_feeds(
     issues["2024-02"]["articles"][0]["title"] = "t" + title
     issues["2024-02"]["articles"][0]["tags"] = ["region:south-caucasus", tag]
     # Any tag, also in [feeds] tags: its folder is a slug and its feed still parses.
-    root = write_workspace(tmp_path / "ws", issues, {"tags": [tag, "region:south-caucasus"]})
+    # Config text with control characters is an error (tested above); records are cleaned.
+    feed_tag = CONTROL_CHARS_RE.sub("", tag)
+    root = write_workspace(tmp_path / "ws", issues, {"tags": [feed_tag, "region:south-caucasus"]})
     files = feeds_of(root, out=tmp_path / "out")
     for path, data in files.items():
         etree.fromstring(data)  # well-formed XML

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import os
 import re
@@ -245,9 +246,9 @@ def test_malformed_exports_are_typed_errors(
     assert caught.value.problems[0].file == source
 
 
-@needs_fixtures
 def test_real_export_as_json_lines(workspace: Path, tmp_path: Path) -> None:
-    lines = (SHARED / "data" / "gov-tech-articles.jsonl").read_text().splitlines()[:40]
+    data = Path(__file__).resolve().parent / "data" / "gov-tech-articles.jsonl.gz"
+    lines = gzip.decompress(data.read_bytes()).decode("utf-8").splitlines()[:40]
     source = tmp_path / "gov.jsonl"
     source.write_text("\n".join(lines))
     report = import_into(workspace, str(source), DRAFT, Options())

@@ -22,7 +22,7 @@ def make_archive(root: Path, count: int) -> Path:
     """A workspace of `count` published weekly issues, cycled from the example archive."""
     (root / "issues").mkdir(parents=True)
     shutil.copy(REPO / "config.toml", root / "config.toml")
-    seeds = [tomllib.loads(p.read_text()) for p in sorted((REPO / "issues").glob("*.toml"))]
+    seeds = [tomllib.loads(p.read_text()) for p in sorted((REPO / "issues").glob("[!.]*.toml"))]
     for n in range(count):
         data = dict(seeds[n % len(seeds)])
         year, week = 2000 + n // 52, n % 52 + 1
@@ -81,7 +81,7 @@ def bench_archive(count: int, runs: int) -> dict[str, float]:
         out = Path(tmp) / "out"
         cold = timed(lambda: build(root, out=out))
         noop = median_of(runs, lambda: build(root, out=out))
-        latest = max((root / "issues").glob("*.toml"))
+        latest = max((root / "issues").glob("[!.]*.toml"))
         latest.write_text(latest.read_text().replace("This week", "This busy week", 1))
         edited = timed(lambda: build(root, out=out))
         stages = _render_stage(root, out, runs)

@@ -1,0 +1,228 @@
+"""A build is all or nothing: each build writes a new generation folder beside the output,
+then the output (a symbolic link) is switched to it by one rename(2).
+
+    build                      -> .build.generations/7   (a relative symlink)
+    .build.generations/7/      the public tree a web server or rsync reads
+    .build.generations/7.json  its manifest: the files publisher made there
+    .build.generations/6/      the previous generation, kept until the next build
+    .build.generations/cache/  the render cache (never inside the public tree)
+    .build.generations/lock    flock'ed by the build that is writing
+
+Whatever the moment a build dies, the link names the old generation or the new one."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from publisher.errors import BuildError
+from publisher.lock import exclusive
+from publisher.manifest import Manifest, stat_of
+from publisher.outdir import Previous, Target, inspect, others_files, refuse_conflicts
+from publisher.output import carry, write_generation
+
+NEXT_LINK = "next.link"  # the new symlink, before it is renamed over the output
+
+
+@dataclass(frozen=True)
+class Layout:
+    output: Path  # absolute: the public path
+
+    @property
+    def home(self) -> Path:
+        return self.output.parent / f".{self.output.name}.generations"
+
+    @property
+    def cache(self) -> Path:
+        return self.home / "cache"
+
+    def folder(self, number: int) -> Path:
+        return self.home / str(number)
+
+    def manifest(self, number: int) -> Path:
+        return self.home / f"{number}.json"
+
+    def current(self) -> int | None:
+        """The generation the output links to, if it is a link of ours."""
+        try:
+            text = os.readlink(self.output)
+        except OSError:
+            return None
+        prefix = self.home.name + "/"
+        number = text.removeprefix(prefix) if text.startswith(prefix) else ""
+        return int(number) if number.isdigit() else None
+
+    def numbers(self) -> list[int]:
+        try:
+            return sorted(int(p.name) for p in self.home.iterdir() if p.name.isdigit())
+        except OSError:
+            return []
+
+
+class Site:
+    """The output folder of one build: inspected, locked, then replaced by a new generation."""
+
+    def __init__(self, target: Target) -> None:
+        self.target, self.layout = target, Layout(target.path)
+
+    def previous(self) -> Previous:
+        with self.failures("prepare"):
+            return inspect(self.target, self.layout.home, self.layout.current())
+
+    def publish(
+        self, files: dict[str, bytes], partial: bool, record: Manifest,
+        on_wait: Callable[[], None] | None = None, after: Callable[[], None] | None = None,
+    ) -> list[str]:
+        """Write a new generation, then make it public; returns the paths whose bytes changed.
+        A partial build (some issues) carries every other file over; a full one only the files
+        publisher did not make. `after` runs while the lock is still held."""
+        refuse_conflicts(self.target, others_files(self.previous()), set(files))  # before any write
+        with self.locked(on_wait):
+            previous = self.previous()  # again: another build may have finished while we waited
+            others = others_files(previous)
+            refuse_conflicts(self.target, others, set(files))
+            with self.failures("write"):
+                clear_leftovers(self.layout, {previous.number, *self.below(previous.number)})
+            number = max([*self.layout.numbers(), previous.number or 0]) + 1
+            with self.failures("write"), self.undo(number):
+                written = self.fill(number, files, previous, others, partial, record)
+                swap(self.layout, number, previous)
+            with suppress(OSError):  # the build is public; old generations go next time
+                clear_leftovers(self.layout, {number, previous.number})
+            if after is not None:
+                after()
+        return written
+
+    @contextmanager
+    def locked(self, on_wait: Callable[[], None] | None) -> Iterator[None]:
+        """The generations folder, created if need be, held by this build alone."""
+        with ExitStack() as stack:
+            with self.failures("prepare"):
+                self.layout.home.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(exclusive(self.layout.home / "lock", on_wait))
+            yield
+
+    def fill(
+        self, number: int, files: dict[str, bytes], previous: Previous, others: list[str],
+        partial: bool, record: Manifest,
+    ) -> list[str]:
+        folder = self.layout.folder(number)
+        folder.mkdir()
+        written = write_generation(folder, files, previous.folder)
+        ours = [rel for rel in previous.files if rel not in files] if partial else []
+        if previous.folder is not None:
+            carry(folder, previous.folder, [rel for rel in [*ours, *others] if rel not in files])
+        record.files = {rel: stat_of(folder / rel) for rel in sorted([*files, *ours])}
+        record.write(self.layout.manifest(number))
+        return written
+
+    def below(self, number: int | None) -> list[int]:
+        """The generation before `number`: kept, so a rollback is one symlink away."""
+        older = [n for n in self.layout.numbers() if number is not None and n < number]
+        return older[-1:]
+
+    @contextmanager
+    def undo(self, number: int) -> Iterator[None]:
+        """A generation that never became public is removed, whatever stopped it."""
+        try:
+            yield
+        except BaseException:
+            if self.layout.current() != number:
+                shutil.rmtree(self.layout.folder(number), ignore_errors=True)
+                self.layout.manifest(number).unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def failures(self, stage: str) -> Iterator[None]:
+        """An OSError (full disk, read-only or missing folder) as a message; never a traceback."""
+        try:
+            yield
+        except OSError as exc:
+            raise BuildError(self.target.problem(*explain_os_error(exc, self.layout, stage))) from exc
+
+
+def explain_os_error(exc: OSError, layout: Layout, stage: str) -> tuple[str, str]:
+    """(message, hint) for a failed write: which folder, why, and that nothing was lost."""
+    where = f"'{exc.filename}'" if exc.filename else f"'{layout.home}'"
+    reason = exc.strerror or str(exc)
+    previous = stage == "write" or os.path.lexists(layout.output)
+    intact = "the previous build is intact" if previous else "nothing was changed"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"the disk is full ({reason}) writing {where}; {intact}",
+                f"free some space on the disk of '{layout.output.parent}' and build again")
+    return (f"cannot write {where} ({reason}); {intact}",
+            f"build into a folder you can write, on a writable disk; not '{layout.output}'")
+
+
+def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:
+    """Generations other than `keep`, a killed build's half-written one, its temporary link."""
+    for number in layout.numbers():
+        if number not in keep:
+            shutil.rmtree(layout.folder(number))
+            layout.manifest(number).unlink(missing_ok=True)
+    link = layout.home / NEXT_LINK
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():  # an old-layout folder a killed migration had swapped out
+        shutil.rmtree(link)
+    for stale in [*layout.home.glob(".*.tmp"), *layout.cache.glob("issues/*/.*.tmp")]:
+        stale.unlink()  # only builds write here, under the lock: these are a killed one's
+
+
+def swap(layout: Layout, number: int, previous: Previous) -> None:
+    """Point the output at generation `number` in one rename(2)."""
+    link = layout.home / NEXT_LINK
+    os.symlink(f"{layout.home.name}/{number}", link)
+    if previous.kind in ("empty", "legacy"):
+        _replace_folder(layout, link, previous)
+    else:
+        os.replace(link, layout.output)
+    _fsync_folder(layout.output.parent)
+
+
+def _replace_folder(layout: Layout, link: Path, previous: Previous) -> None:
+    """A real folder (empty, or an old build to migrate) cannot be renamed over: exchange it
+    with the link atomically (renameat2); where the kernel cannot, move it, then rename."""
+    if _exchange(link, layout.output):
+        old = link
+    else:
+        old = layout.home / "old-layout"
+        os.rename(layout.output, old)
+        os.replace(link, layout.output)
+    if previous.kind == "empty":
+        old.rmdir()
+        return
+    shutil.rmtree(old / ".cache", ignore_errors=True)  # the old cache, now in cache/
+    shutil.rmtree(layout.folder(0), ignore_errors=True)
+    os.rename(old, layout.folder(0))  # the previous generation, kept like any other
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """renameat2(RENAME_EXCHANGE): swap two paths atomically. False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _fsync_folder(folder: Path) -> None:
+    """The rename is durable once the folder holding it is synced."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

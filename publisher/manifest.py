@@ -1,0 +1,72 @@
+"""The record of one generation of a build: the files publisher made in it, and what the
+build reported. Only files listed here are ever left out of a later generation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from publisher.errors import Problem
+
+Stat = list[int]  # [size, mtime_ns] of a file, as the build left it
+
+
+@dataclass
+class Manifest:
+    files: dict[str, Stat] = field(default_factory=dict)  # every file publisher made there
+    built: list[str] = field(default_factory=list)  # what this build rendered (not carried over)
+    digest: str = ""  # the inputs (see stamp.py); "" for a folder migrated from an old layout
+    issues: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest | None:
+        """The manifest at path; None if it is missing, torn or not one of ours."""
+        try:
+            data = json.loads(path.read_bytes())
+            manifest = cls(
+                files={str(k): [int(n) for n in v] for k, v in data["files"].items()},
+                built=[str(p) for p in data["built"]],
+                digest=str(data["digest"]),
+                issues=[str(i) for i in data["issues"]],
+                warnings=[Problem(**p) for p in data["warnings"]],
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return manifest
+
+    def write(self, path: Path) -> None:
+        """Atomically, and durably: a generation is never made public before its manifest."""
+        data = dataclasses.asdict(self)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(json.dumps(data, sort_keys=True).encode())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def stat_of(path: Path) -> Stat:
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def legacy_files(folder: Path) -> dict[str, Stat]:
+    """The files an old (pre-generations) build recorded in .cache/build.json; else every file
+    but the cache: that layout pruned everything else at each build."""
+    try:
+        data: Any = json.loads((folder / ".cache/build.json").read_bytes())
+        listed = [str(rel) for rel in data["manifest"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = [
+            p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+        ]
+    return {rel: [0, 0] for rel in listed if not rel.startswith(".cache")}

@@ -1,0 +1,169 @@
+"""The output folder's rules: which folder a build may own, and what it found there.
+
+A build writes only into a folder that publisher made (or a new or empty one), never over
+the editor's work: the workspace itself, issues/, templates/, config.toml, .git, or a
+folder of someone else's files."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from publisher.config import Config
+from publisher.errors import BuildError, Problem
+from publisher.manifest import Manifest, Stat, legacy_files
+
+ENV_OUTPUT = "PUBLISHER_BUILD__OUTPUT"
+LEGACY_MARKERS = (".cache/build.json", ".cache/issues")  # what builds before generations left
+Kind = Literal["missing", "ours", "empty", "legacy"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The output folder, and where its name came from (for messages)."""
+
+    path: Path  # absolute and normalised: the path a web server reads
+    shown: str  # as the user wrote it
+    source: Problem  # file/record/field naming the option, variable or config key
+
+    def problem(self, message: str, hint: str) -> Problem:
+        return Problem(self.source.file, message, self.source.record, self.source.field, hint)
+
+    def refuse(self, message: str, hint: str) -> BuildError:
+        return BuildError(self.problem(message, hint))
+
+
+@dataclass
+class Previous:
+    """What the output folder holds now."""
+
+    kind: Kind
+    folder: Path | None = None  # the public tree now, to link unchanged files from
+    number: int | None = None  # its generation; 0 for an old-layout folder being migrated
+    files: dict[str, Stat] = field(default_factory=dict)  # the files publisher made in it
+
+
+def output_target(root: Path, config: Config, out: Path | None) -> Target:
+    """--out, else [build] output (from config.toml or PUBLISHER_BUILD__OUTPUT), under root."""
+    if out is not None:
+        path, shown, source = out, str(out), Problem("--out", "")
+    else:
+        path, shown = root / config.build.output, config.build.output
+        from_env = any(key.upper() == ENV_OUTPUT for key in os.environ)
+        source = Problem(ENV_OUTPUT, "") if from_env else Problem("config.toml", "", "[build]", "output")
+    return Target(Path(os.path.abspath(path)), shown or '""', source)
+
+
+def refuse_editors_files(root: Path, config: Config, target: Target) -> None:
+    """The workspace, or a folder holding or inside its issues/, templates/, config.toml, .git."""
+    workspace = root.resolve()
+    guarded = {
+        workspace: "the workspace folder (config.toml, issues/, templates/)",
+        workspace / "issues": "issues/, the editor's issues",
+        (workspace / config.build.templates).resolve(): "the templates folder",
+        workspace / "config.toml": "config.toml",
+        workspace / ".git": ".git",
+    }
+    hint = f"build into a folder of its own: {_suggestion(target)}"
+    for path in dict.fromkeys([target.path, target.path.resolve()]):
+        shown = f"'{target.shown}'" + (f" (a link to '{path}')" if path != target.path else "")
+        for guard, what in guarded.items():
+            if path == guard:
+                raise target.refuse(f"{shown} is {what}: a build would replace it", hint)
+            if guard.is_relative_to(path):
+                raise target.refuse(f"{shown} holds {what}: a build could replace it", hint)
+            if guard != workspace and path.is_relative_to(guard):
+                raise target.refuse(f"{shown} lies inside {what}", hint)
+
+
+def _suggestion(target: Target) -> str:
+    if target.source.file == "--out":
+        return "--out build, or a new folder"
+    if target.source.file == ENV_OUTPUT:
+        return f"{ENV_OUTPUT}=build, or unset it"
+    return 'output = "build"'
+
+
+def inspect(target: Target, home: Path, current: int | None) -> Previous:
+    """What the output folder holds; refuse anything publisher did not make."""
+    path = target.path
+    if path.is_symlink():
+        return _ours(target, home, current)
+    if not path.exists():
+        return Previous("missing")
+    if not path.is_dir():
+        raise target.refuse(
+            f"'{target.shown}' is {_kind(path)}, not a folder publisher made",
+            f"build into a folder of its own ({_suggestion(target)}), or move that file away",
+        )
+    if any((path / marker).exists() for marker in LEGACY_MARKERS):
+        return Previous("legacy", path, 0, legacy_files(path))
+    if entries := sorted(os.listdir(path)):
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+        raise target.refuse(
+            f"'{target.shown}' is a folder publisher did not make, and it is not empty ({shown})",
+            "build into a new or empty folder, or move those files away",
+        )
+    return Previous("empty")
+
+
+def _ours(target: Target, home: Path, current: int | None) -> Previous:
+    if current is None:
+        raise target.refuse(
+            f"'{target.shown}' is a symbolic link publisher did not make (to '{os.readlink(target.path)}')",
+            "remove the link, or build elsewhere with --out DIR",
+        )
+    folder = home / str(current)
+    if not folder.is_dir():
+        return Previous("ours", None, current)
+    manifest = Manifest.read(home / f"{current}.json")
+    # Without its manifest (deleted by hand), every file of our own generation counts as ours.
+    files = manifest.files if manifest else {rel: [0, 0] for rel in entries(folder)}
+    return Previous("ours", folder, current, files)
+
+
+def _kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode):
+        return "a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular folder"
+
+
+def entries(folder: Path) -> list[str]:
+    """Every file and symbolic link under folder, relative, without following links."""
+    found = []
+    for top, dirs, files in os.walk(folder):
+        base = Path(top).relative_to(folder)
+        links = [d for d in dirs if (Path(top) / d).is_symlink()]
+        found += [(base / name).as_posix() for name in [*files, *links]]
+    return sorted(found)
+
+
+def others_files(previous: Previous) -> list[str]:
+    """Files in the output folder that publisher did not make: never removed, never replaced."""
+    if previous.folder is None:
+        return []
+    skip = ".cache/" if previous.kind == "legacy" else None
+    return [
+        rel for rel in entries(previous.folder)
+        if rel not in previous.files and not (skip and (rel + "/").startswith(skip))
+    ]
+
+
+def refuse_conflicts(target: Target, others: list[str], wanted: set[str]) -> None:
+    """A file of someone else's where the build writes a file, or needs a folder."""
+    folders = {parent.as_posix() for rel in wanted for parent in Path(rel).parents}
+    for rel in others:
+        blocked = rel in wanted or rel in folders
+        inside = any(parent.as_posix() in wanted for parent in Path(rel).parents)
+        if blocked or inside:
+            what = "a folder" if rel in folders else "a file"
+            raise target.refuse(
+                f"'{target.shown}/{rel}' is something publisher did not make, where the build writes {what}",
+                "move it out of the way, or delete it, and build again",
+            )

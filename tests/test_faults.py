@@ -1,0 +1,176 @@
+"""Faults during a build: a full disk, a full cache area, a read-only disk, corrupt cache
+entries, a build that has to wait for another. The public folder is always the previous
+build or the new one, the message names the folder, and there is never a traceback."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from publisher.build import build
+from tests.archive import retitle
+from tests.conftest import copy_example, run_cli
+from tests.trees import public_tree, snapshot, temp_names
+
+
+@contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A small RAM disk at path; the test is skipped where mounting is not permitted."""
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True, text=True,
+        )
+    except FileNotFoundError:
+        pytest.skip("no mount command: a full disk cannot be made here")
+    if mounted.returncode != 0:
+        pytest.skip(
+            f"mounting a tmpfs is not permitted here (needs root or CAP_SYS_ADMIN): {mounted.stderr.strip()}"
+        )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """A file that takes all but `leave` bytes of the disk."""
+    stat = os.statvfs(disk)
+    filler = disk / "filler"
+    with open(filler, "wb") as handle:
+        handle.truncate(0)
+        chunk = b"\0" * (1 << 20)
+        room = stat.f_bavail * stat.f_frsize - leave
+        while room > 0:
+            handle.write(chunk[: min(room, len(chunk))])
+            room -= len(chunk)
+    return filler
+
+
+def clean_build(ws: Path, out: Path) -> dict[str, bytes]:
+    result = run_cli("build", "--out", str(out), cwd=ws)
+    assert result.code == 0, result.stderr
+    return public_tree(out)
+
+
+def assert_refused_cleanly(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, (needle, result.stderr)
+
+
+def cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "publisher", "build", *args], cwd=ws,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_full_disk_is_a_message_and_the_previous_build_stays(tmp_path: Path) -> None:
+    ws = copy_example(tmp_path / "ws")
+    with tmpfs(tmp_path / "disk", "4m") as disk:
+        site = disk / "site"
+        old = clean_build(ws, site)
+        retitle(ws, "A renamed newsletter")
+        expected = clean_build(ws, tmp_path / "expected")
+        filler = fill(disk, leave=200_000)
+        before = snapshot(disk)
+        result = cli(ws, "--out", str(site))
+        assert_refused_cleanly(result, "--out", "the disk is full", str(disk), "the previous build is intact")
+        assert public_tree(site) == old
+        after = snapshot(disk)
+        after.pop("filler"), before.pop("filler")
+        assert after == before, "the half-written generation was left behind"
+        filler.unlink()
+        assert cli(ws, "--out", str(site)).returncode == 0
+        assert public_tree(site) == expected
+
+
+def test_a_full_cache_area_never_fails_a_build(tmp_path: Path) -> None:
+    ws = copy_example(tmp_path / "ws")
+    site = tmp_path / "site"
+    clean_build(ws, site)
+    retitle(ws, "A renamed newsletter")
+    expected = clean_build(ws, tmp_path / "expected")
+    cache = tmp_path / ".site.generations/cache"
+    shutil.rmtree(cache)
+    with tmpfs(cache, "64k"):
+        result = cli(ws, "--out", str(site))  # the entries do not fit: the build goes on
+        assert result.returncode == 0, result.stderr
+        assert public_tree(site) == expected
+        leftovers = [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
+        assert not leftovers, leftovers
+    retitle(ws, "Caucasus & Central Asia Weekly")
+    assert cli(ws, "--out", str(site)).returncode == 0
+    retitle(ws, "A renamed newsletter")
+    assert cli(ws, "--out", str(site)).returncode == 0 and public_tree(site) == expected
+
+
+def test_a_read_only_disk_is_a_message_and_the_previous_build_stays(tmp_path: Path) -> None:
+    ws = copy_example(tmp_path / "ws")
+    with tmpfs(tmp_path / "disk", "8m") as disk:
+        old = clean_build(ws, disk / "site")
+        before = snapshot(disk)
+        retitle(ws, "A renamed newsletter")
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        try:
+            result = cli(ws, "--out", str(disk / "site"))
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
+        assert_refused_cleanly(result, "--out", "Read-only file system", str(disk), "intact")
+        assert public_tree(disk / "site") == old and snapshot(disk) == before
+
+
+@pytest.mark.parametrize("damage", ["truncated", "a flipped byte", "garbage", "a folder", "empty"])
+def test_a_damaged_cache_entry_is_ignored_and_rendered_again(tmp_path: Path, damage: str) -> None:
+    ws = copy_example(tmp_path / "ws")
+    expected = clean_build(ws, tmp_path / "expected")
+    build(ws)
+    for folder in (ws / ".build.generations/cache/issues").iterdir():
+        (entry,) = folder.iterdir()
+        data = entry.read_bytes()
+        entry.unlink()
+        if damage == "truncated":
+            entry.write_bytes(data[: len(data) // 2])
+        elif damage == "a flipped byte":
+            entry.write_bytes(data[:-10] + bytes([data[-10] ^ 1]) + data[-9:])
+        elif damage == "garbage":
+            entry.write_bytes(os.urandom(len(data)))
+        elif damage == "a folder":
+            entry.mkdir()
+        else:
+            entry.write_bytes(b"")
+    (ws / "build").unlink()  # no replay: a real rebuild, reading the damaged cache
+    build(ws)
+    assert public_tree(ws / "build") == expected
+
+
+def test_a_second_build_waits_for_the_first_and_says_so(tmp_path: Path) -> None:
+    ws = copy_example(tmp_path / "ws")
+    old = clean_build(ws, ws / "build")
+    retitle(ws, "A renamed newsletter")
+    lock = os.open(ws / ".build.generations/lock", os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # as a build in the middle of writing holds it
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "publisher", "build"], cwd=ws,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert line.startswith("waiting: another build is writing") and "build" in line, line
+        time.sleep(0.3)
+        assert proc.poll() is None and public_tree(ws / "build") == old
+    finally:
+        os.close(lock)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "A renamed newsletter" in (ws / "build/index.html").read_text()
+    assert not temp_names(public_tree(ws / "build"))
