@@ -21,6 +21,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from publisher.delivery.send_settings import SendSettings
 from publisher.delivery.settings import SubscribersSettings
+from publisher.digest.config import Layout
+from publisher.links.config import LinkCheck
 from publisher.records import HttpUrl, Slug, normalize_tag, one_line
 from publisher.values import Address, Language, OptionalAddress, TimeZone, plain_text
 
@@ -72,6 +74,7 @@ class Email(Part):
     contact: str = ""
     utm: dict[str, str] = Field(default_factory=dict)
     max_bytes: Annotated[PositiveInt, Field(le=10**9)] = 100_000
+    layout: Literal["stories", "links", "auto"] = "stories"  # see publisher/digest/
     smtp_host: str = "localhost"
     smtp_port: Annotated[PositiveInt, Field(le=65535)] = 25
     smtp_user: str = ""
@@ -203,6 +206,7 @@ class Related(Part):
     max_tag_share: float = Field(0.5, gt=0, le=1)
     max_per_source: Cap | None = None
     max_per_category: Cap | None = None
+    allow_repeats: bool = False  # rules_version 2: may an issue show one related pick twice?
 
     @field_validator("weights")
     @classmethod
@@ -229,6 +233,8 @@ class Config(BaseSettings):
     related: Related = Related()
     build: Build = Build()
     subscribers: SubscribersSettings = SubscribersSettings()
+    layout: Layout = Layout()
+    check: LinkCheck = LinkCheck()
     send: SendSettings = SendSettings()
 
     @field_validator("sections")

@@ -77,7 +77,10 @@ def postgres_url() -> Iterator[str]:
         url, data = _start_cluster(bindir, folder)
     except subprocess.CalledProcessError as error:
         shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"could not start PostgreSQL: {error.stderr.strip()[:300]}")
+        pytest.skip(f"could not start PostgreSQL: {(error.stderr or '').strip()[:300]}")
+    except (LookupError, OSError) as error:  # no `postgres` user, or a folder it cannot use
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"could not prepare a PostgreSQL cluster: {error}")
     try:
         yield url
     finally:

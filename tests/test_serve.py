@@ -213,3 +213,21 @@ def test_a_locked_database_is_a_503_page_and_then_works_again(site: tuple[Path, 
     assert ("locked@example.org", "unconfirmed") in ledger_rows(ws)
     assert http.post(url, content=b"List-Unsubscribe=One-Click", headers=FORM).status_code == 200
     assert ("locked@example.org", "unsubscribed") in ledger_rows(ws)
+
+
+def test_one_click_as_multipart_and_expired_confirm_links(site: tuple[Path, httpx.Client]) -> None:
+    import time
+
+    ws, http = site
+    assert http.post("subscribe", data={"email": "multi@example.org"}).status_code == 200
+    engine = open_ledger(ws, SubscribersSettings())
+    with engine.connect() as connection:
+        subscriber_id = connection.scalar(select(subscribers.c.id).where(subscribers.c.email == "multi@example.org"))
+    engine.dispose()
+    stale = tokens.sign(subscriber_id, "confirm", SECRET.encode(), issued_at=int(time.time()) - 73 * 3600)
+    assert http.get(f"confirm/{stale}").status_code == 404
+    assert http.post(f"confirm/{stale}").status_code == 404
+    assert ("multi@example.org", "unconfirmed") in ledger_rows(ws)
+    url = f"unsubscribe/{tokens.sign(subscriber_id, 'unsubscribe', SECRET.encode())}"
+    answer = http.post(url, files={"List-Unsubscribe": (None, "One-Click")})  # multipart/form-data
+    assert answer.status_code == 200 and ("multi@example.org", "unsubscribed") in ledger_rows(ws)

@@ -39,6 +39,7 @@ def listed(ws: Path) -> dict[str, str]:
                                    "quiet@example.net": "unsubscribed"}),
     ("buttondown.csv", "buttondown", {"one@example.com": "confirmed", "two@example.com": "unconfirmed",
                                        "three@example.com": "unsubscribed"}),
+    ("buttondown_new.csv", "buttondown", {"new1@example.com": "confirmed", "new2@example.com": "unsubscribed"}),
     ("listmonk.csv", "listmonk", {"lm1@example.io": "confirmed", "lm2@example.io": "unsubscribed"}),
     ("bom.csv", "plain", {"bom@example.org": "confirmed"}),
 ])
@@ -58,6 +59,7 @@ def test_names_attributes_and_consent_evidence_are_kept(ws: Path) -> None:
     assert rows["ana@example.org"]["consent_method"] == "import"
     assert rows["ana@example.org"]["consent_source"] == "mailchimp.csv (mailchimp export)"
     assert rows["lm1@example.io"]["attributes"] == '{"city": "Bengaluru"}'
+    assert rows["lm1@example.io"]["consent_at"] == "2023-06-01T10:00:00+00:00"  # Go's time format
     history = cli(ws, "history", "ana@example.org")
     assert history.code == 0 and "added" in history.stdout and "mailchimp.csv" in history.stdout
 
@@ -142,6 +144,9 @@ def test_add_writes_a_confirmation_message_when_it_can(ws: Path, monkeypatch: py
     (message,) = (ws / "private/outbox").glob("*.eml")
     text = message.read_text()
     assert "To: Bee <b@example.org>" in text and "https://subscribe.example.org/confirm/2." in text
+    forgot = cli(ws, "forget", "b@example.org")
+    assert "1 waiting message(s) removed from the outbox" in forgot.stdout
+    assert not list((ws / "private/outbox").glob("*.eml"))
 
 
 def test_export_round_trips_and_never_overwrites(ws: Path, tmp_path: Path) -> None:
@@ -190,3 +195,14 @@ def test_a_read_only_or_corrupt_database_is_a_clear_error(ws: Path) -> None:
     (copy / "private/subscribers.db").write_bytes(b"garbage" * 1000)
     broken = cli(copy, "count")
     assert broken.code == 1 and "corrupt" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_status_filters_and_unknown_statuses(ws: Path) -> None:
+    assert cli(ws, "import", str(DATA / "substack.csv")).code == 0
+    exported = cli(ws, "export", "--status", "unsubscribed")
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert [r["email"] for r in rows] == ["quiet@example.net"]
+    assert rows[0]["consent_at"] == "2023-04-03T08:00:00+00:00"
+    for command in (("list", "--status", "gone"), ("export", "--status", "gone"), ("import", str(DATA / "bom.csv"), "--status", "gone")):
+        result = cli(ws, *command)
+        assert result.code == 2 and "unknown status 'gone'" in result.stderr

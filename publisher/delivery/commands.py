@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from publisher.delivery.ledger import Consent
+    from publisher.delivery.settings import SubscribersSettings
 
 # SQLAlchemy and the ledger load inside the commands: other commands start faster without them.
 
@@ -30,7 +31,6 @@ subscribers_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 Root = Annotated[Path, typer.Option("--root", "-C", help="The workspace folder.", show_default=False)]
 Email = Annotated[str, typer.Argument(help="The email address.", show_default=False)]
 Status = Annotated[list[str] | None, typer.Option("--status", help=f"Only this status ({', '.join(STATUSES)}); repeat it.")]
@@ -39,13 +39,13 @@ EXPORT_COLUMNS = ("email", "name", "status", "created_at", "confirmed_at", "cons
                   "consent_method", "consent_source", "attributes")
 
 
-def open_workspace_ledger(root: Path) -> tuple[Engine, int]:
-    """The workspace's ledger and its soft-bounce limit."""
+def open_workspace_ledger(root: Path) -> tuple[Engine, SubscribersSettings]:
+    """The workspace's ledger and its settings."""
     from publisher.delivery.db import open_ledger
     from publisher.workspace import load_config
 
     settings = load_config(root).subscribers
-    return open_ledger(root, settings), settings.soft_bounce_limit
+    return open_ledger(root, settings), settings
 
 
 def cli_consent() -> Consent:
@@ -58,7 +58,7 @@ def address(value: str) -> str:
     try:
         return normalise_address(value)
     except InvalidAddress as why:
-        raise UsageError(Problem("EMAIL", f"'{value.strip()[:80]}' is not a usable address: {why}",
+        raise UsageError(Problem("EMAIL", f"{value.strip()[:80]!r} is not a usable address: {why}",
                                  hint="give one plain address, like ana@example.org")) from why
 
 
@@ -101,16 +101,16 @@ def ask_to_confirm(root: Path, subscriber_id: int, email: str, name: str | None)
     import os
 
     from publisher.delivery import tokens
-    from publisher.delivery.outbox import confirmation_message, write_outbox
+    from publisher.delivery.outbox import queue_confirmation
     from publisher.theme import make_environment
     from publisher.workspace import load_config
 
     config = load_config(root)
     if not config.subscribers.endpoint or not os.environ.get(tokens.SECRET_VARIABLE):
         return "no confirmation message: set [subscribers] endpoint and PUBLISHER_SECRET to write one"
-    url = tokens.confirm_url(config.subscribers.endpoint, subscriber_id, tokens.secret_from_env())
-    message = confirmation_message(config, make_environment(root / config.build.templates), email, name, url)
-    return f"confirmation message: {write_outbox(root / config.subscribers.outbox, subscriber_id, message)}"
+    path = queue_confirmation(root, config, make_environment(root / config.build.templates),
+                              config.subscribers.endpoint, tokens.secret_from_env(), subscriber_id, email, name)
+    return f"confirmation message: {path}"
 
 
 @subscribers_app.command("import")
@@ -211,7 +211,7 @@ def count(root: Root = Path(".")) -> None:
 
 @subscribers_app.command()
 def unsubscribe(email: Email, root: Root = Path(".")) -> None:
-    """Unsubscribe an address (e.g. at their request by mail).
+    """Unsubscribe an address, for instance when they ask by mail.
 
     Example: publisher subscribers unsubscribe ana@example.org
     """
@@ -236,11 +236,18 @@ def forget(email: Email, root: Root = Path(".")) -> None:
     from publisher.delivery import ledger
     from publisher.delivery.db import guarded
 
-    target, engine = address(email), open_workspace_ledger(root)[0]
+    target, (engine, settings) = address(email), open_workspace_ledger(root)
     with guarded(engine):
         erased = ledger.forget(engine, target)
-    what = "erased; a salted hash keeps them from being imported again" if erased else "was not in the ledger; suppressed from now on"
-    out.print(f"{target}: {what}", markup=False)
+    if erased is None:
+        out.print(f"{target}: was not in the ledger; suppressed from now on", markup=False)
+        return
+    # their confirmation messages waiting in the outbox hold the address too (named <time>-<id>-<random>.eml)
+    waiting = list((root / settings.outbox).glob(f"*-{erased}-*.eml"))
+    for message in waiting:
+        message.unlink()
+    removed = f", {len(waiting)} waiting message(s) removed from the outbox" if waiting else ""
+    out.print(f"{target}: erased; a salted hash keeps them from being imported again{removed}", markup=False)
 
 
 @subscribers_app.command()
@@ -283,9 +290,9 @@ def bounces(file: Annotated[Path, typer.Argument(help="An .eml file, an mbox fil
     from publisher.delivery.bounces import process_bounces
     from publisher.delivery.db import guarded
 
-    engine, limit = open_workspace_ledger(root)
+    engine, settings = open_workspace_ledger(root)
     with guarded(engine):
-        report = process_bounces(engine, file, limit)
+        report = process_bounces(engine, file, settings.soft_bounce_limit)
     lines = [f"{file}: {report.messages} messages, {len(report.hard)} hard bounces, {len(report.soft)} soft, "
              f"{len(report.complaints)} complaints, {report.unrecognised} not a bounce or complaint"]
     lines += [f"  bounced     {a}" for a in report.hard]

@@ -3,9 +3,11 @@
 - publisher's own export: email, name, status, consent_at, consent_method, consent_source, attributes
 - Mailchimp audience export: "Email Address", "First Name", "Last Name", OPTIN_TIME, CONFIRM_TIME;
   the unsubscribed and cleaned exports add UNSUB_TIME and CLEAN_TIME
-- Substack: email, active_subscription, expiry, plan, email_disabled, created_at
-- Buttondown: email (or email_address), subscriber_type, creation_date, notes, tags, metadata
-- listmonk: email, name, attributes (JSON), status (enabled|disabled|blocklisted), created_at
+- Substack: email, active_subscription, expiry, email_disabled, created_at (the signups export);
+  email, expiry, email_disabled, stripe_connected_customer_id, type (the subscribers export)
+- Buttondown: email or email_address, subscriber_type or type, creation_date, notes, tags, metadata
+- listmonk: uuid, email, name, attributes (JSON), status (enabled|disabled|blocklisted),
+  created_at, updated_at (times as Go writes them: "2023-06-01 10:00:00.5 +0000 UTC")
 
 Only the address, the name, the status, the consent time and listmonk's or our own attributes
 are kept; other columns (IP addresses, ratings, payment data) are not stored.
@@ -14,6 +16,7 @@ are kept; other columns (IP addresses, ratings, payment data) are not stored.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,12 +44,19 @@ class Format:
     read: Callable[[Row, str], Entry]
 
 
+# Go's time.String(), as listmonk writes it: "2023-06-01 10:00:00.123456789 +0000 UTC"
+_GO_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(\.\d+)? ([+-]\d{4})(?: \w+)?")
+
+
 def parse_time(value: str | None) -> datetime | None:
     """ISO-8601-ish times as the exports write them; naive ones are taken as UTC."""
     if not value or not value.strip():
         return None
+    text = value.strip().replace("Z", "+00:00")
+    if go := _GO_TIME.fullmatch(text):
+        text = go[1] + (go[2] or "")[:7] + go[3]  # Python reads at most microseconds
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -89,7 +99,8 @@ BUTTONDOWN_STATUS = {
 
 
 def _buttondown(row: Row, email_key: str) -> Entry:
-    status = BUTTONDOWN_STATUS.get(_text(row, "subscriber_type").lower())
+    kind = _text(row, "subscriber_type") or _text(row, "type")  # the newer exports say "type"
+    status = BUTTONDOWN_STATUS.get(kind.lower())
     return Entry(row[email_key], None, status, parse_time(row.get("creation_date")))
 
 
@@ -113,6 +124,7 @@ FORMATS = (
     Format("substack", frozenset({"email", "email_disabled"}), _substack),
     Format("substack", frozenset({"email", "active_subscription"}), _substack),
     Format("buttondown", frozenset({"subscriber_type"}), _buttondown),
+    Format("buttondown", frozenset({"email_address", "creation_date"}), _buttondown),
     Format("listmonk", frozenset({"email", "attributes", "status"}), _listmonk),
     Format("listmonk", frozenset({"email", "name", "attributes"}), _listmonk),
 )

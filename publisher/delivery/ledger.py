@@ -164,18 +164,21 @@ def unsubscribe(connection: Connection, row: Row[Any], source: str) -> bool:
     return set_status(connection, row, "unsubscribed", "unsubscribed", detail=source)
 
 
-def forget(engine: Engine, email: str) -> bool:
-    """Erase a person and their history; keep only the salted hash that stops a re-import."""
+def forget(engine: Engine, email: str) -> int | None:
+    """Erase a person and their history; keep only the salted hash that stops a re-import.
+
+    Returns the id they had, or None when they were not in the ledger (suppressed all the same).
+    """
     with engine.begin() as connection:
         row = find(connection, email)
         digest = email_hash(salt(connection), email)
         if not connection.scalar(select(func.count()).where(suppressions.c.email_hash == digest)):
             connection.execute(insert(suppressions).values(email_hash=digest, reason="forgotten", at=utcnow()))
         if row is None:
-            return False
+            return None
         connection.execute(delete(events).where(events.c.subscriber_id == row.id))
         connection.execute(delete(subscribers).where(subscribers.c.id == row.id))
-        return True
+        return int(row.id)
 
 
 def lift_suppression(connection: Connection, email: str) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment
 
 from publisher.config import Config
+from publisher.delivery.tokens import confirm_url
 
 
 def confirmation_message(config: Config, env: Environment, email: str, name: str | None, url: str) -> EmailMessage:
@@ -44,3 +45,11 @@ def write_outbox(folder: Path, subscriber_id: int, message: EmailMessage) -> Pat
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def queue_confirmation(root: Path, config: Config, env: Environment, endpoint: str, secret: bytes,
+                       subscriber_id: int, email: str, name: str | None) -> Path:
+    """The confirmation message with its signed link, written to the workspace's outbox."""
+    url = confirm_url(endpoint, subscriber_id, secret)
+    message = confirmation_message(config, env, email, name, url)
+    return write_outbox(root / config.subscribers.outbox, subscriber_id, message)

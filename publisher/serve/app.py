@@ -25,7 +25,7 @@ from publisher.config import Config
 from publisher.delivery import ledger, tokens
 from publisher.delivery.addresses import InvalidAddress, normalise_address
 from publisher.delivery.db import guarded, open_ledger
-from publisher.delivery.outbox import confirmation_message, write_outbox
+from publisher.delivery.outbox import queue_confirmation
 from publisher.errors import LedgerError
 from publisher.records import one_line
 from publisher.serve.guards import BodyLimit, RateLimit, check_post
@@ -167,9 +167,7 @@ def send_confirmation(ep: Endpoint, request: Request, email: str, name: str | No
     subscriber_id = ledger.subscribe_request(ep.engine, email, name, f"{ep.base(request)}subscribe")
     if subscriber_id is None:
         return
-    url = tokens.confirm_url(ep.base(request), subscriber_id, ep.secret)
-    message = confirmation_message(ep.config, ep.env, email, name, url)
-    write_outbox(ep.root / ep.config.subscribers.outbox, subscriber_id, message)
+    queue_confirmation(ep.root, ep.config, ep.env, ep.base(request), ep.secret, subscriber_id, email, name)
 
 
 def open_with_retry(root: Path, config: Config, attempts: int = 10, delay: float = 1.0,

@@ -2,7 +2,8 @@
 answering RFC 8058 one-click unsubscribe POSTs (one uvicorn worker pinned to one core, the
 load client in another process over keep-alive connections).
 
-Run: python tests/bench/bench_subscribers.py [--rows 100000] [--posts 3000] [--runs 3]
+Run: python tests/bench/bench_subscribers.py [--rows 100000] [--posts 3000] [--runs 3] [--only import|serve]
+Wall-clock figures depend on how busy the machine is; the script prints the load with them.
 """
 
 from __future__ import annotations
@@ -157,12 +158,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=("import", "serve"), help="run one of the two")
     parser.add_argument("--clients", type=int, default=2, help="load client processes")
-    parser.add_argument("--concurrency", type=int, default=4, help="keep-alive connections per client")
+    parser.add_argument("--concurrency", type=int, default=2, help="keep-alive connections per client")
     args = parser.parse_args()
+    print(machine_load())
     if args.only != "serve":
         bench_import_report(args.rows, args.runs)
     if args.only != "import":
         bench_serve_report(args)
+    print(machine_load())
+
+
+def machine_load() -> str:
+    """How busy the machine is: wall-clock figures on a shared machine depend on it."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    try:
+        pressure = Path("/proc/pressure/cpu").read_text().split()[1]  # some avg10=…
+    except OSError:
+        pressure = "cpu pressure unknown"
+    return f"machine: {os.cpu_count()} cores, load average {load}, cpu {pressure.replace('=', ' ')}%"
 
 
 def bench_import_report(rows: int, runs: int) -> None:
