@@ -15,7 +15,7 @@ from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
 from publisher.generations import Site
 from publisher.manifest import Manifest
-from publisher.outdir import output_target, refuse_editors_files
+from publisher.outdir import output_target, refuse_editors_files, refuse_nested
 from publisher.records import Issue
 from publisher.render import Rendered, Theme, render_issues, template_problem
 from publisher.selection import IssueView, select_all
@@ -91,6 +91,7 @@ def build(
     config = load_config(root)
     target = output_target(root, config, out)
     refuse_editors_files(root, config, target)
+    refuse_nested(target)
     site = Site(target)
     stamp = BuildStamp(root, config, (sorted(ids or []), drafts))
     if (last := stamp.replay(site.layout)) is not None:  # no input changed since the last build
