@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from publisher.delivery.journal import Entry, Journal
 from publisher.delivery.journal_writer import JournalWriter
 from publisher.delivery.lease import Lease
+from publisher.delivery.ledger import utcnow
 from publisher.delivery.pacing import Pace, retry_time
 from publisher.delivery.personalise import MessageTemplate, Personal, RecipientError
 from publisher.delivery.send_settings import SendSettings
@@ -115,8 +116,6 @@ async def wait_for_retries(job: Job) -> bool:
     due = job.journal.next_retry()
     if due is None:
         return False
-    from publisher.delivery.ledger import utcnow
-
     seconds = max(0.0, (due - utcnow()).total_seconds())
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(job.stop.wait(), timeout=seconds + 0.01)
