@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import track
 
 from publisher.delivery.commands import subscribers_app
+from publisher.delivery.send_commands import send_command
 from publisher.errors import Problem, PublisherError, UsageError
 from publisher.serve.commands import serve
 
@@ -332,6 +333,7 @@ def list_(root: Root = Path(".")) -> None:
 
 app.add_typer(subscribers_app, name="subscribers")
 app.command()(serve)
+app.command("send")(send_command)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from publisher.delivery.send_settings import SendSettings
 from publisher.delivery.settings import SubscribersSettings
 from publisher.digest.config import Layout
 from publisher.labels import TagSettings
@@ -241,6 +242,7 @@ class Config(BaseSettings):
     check: LinkCheck = LinkCheck()
     site: Site = Site()
     tags: TagSettings = TagSettings()
+    send: SendSettings = SendSettings()
 
     @field_validator("sections")
     @classmethod

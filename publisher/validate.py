@@ -17,7 +17,7 @@ from publisher.errors import Problem
 from publisher.records import Article, Image, Issue
 
 CONFIG_FILE = "config.toml"  # the one name of the settings file
-SECRET_KEYS = {("email", "smtp_password")}
+SECRET_KEYS = {("email", "smtp_password"), ("send", "password")}
 
 
 def _model_fields(model: type[BaseModel]) -> list[str]:
