@@ -258,7 +258,7 @@ NEW = "issues/2024-18.toml"
 FILES: list[tuple[str, bytes, str]] = [
     (NEW, b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
     (NEW, b"title = 'caf\xe9'\ndate = 2024-05-03\n", "cannot read"),
-    (NEW, b"/", "cannot read"), (NEW, b"title = 'x'\ndate = 2024-05-03\narticles = [1, 'a']\n", ""),
+    (NEW, b"/", "is not a regular file"), (NEW, b"title = 'x'\ndate = 2024-05-03\narticles = [1, 'a']\n", ""),
     (NEW, b"title = 'x'\ndate = 2024-05-03\nnumber = 99999999999999999999999\n", "number"),
     (NEW, b"title = 'x\ndate = 2024-05-03\n", "malformed TOML"),
     ("issues/.published.toml", b"[2024-11\n", "malformed TOML"),
