@@ -10,11 +10,13 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from publisher.config import Config
 from publisher.errors import BuildError, Problem
 from publisher.manifest import Manifest, Stat, legacy_files
+
+if TYPE_CHECKING:  # a no-op build decides before pydantic is imported (see nochange.py)
+    from publisher.config import Config
 
 ENV_OUTPUT = "PUBLISHER_BUILD__OUTPUT"
 LEGACY_MARKERS = (".cache/build.json", ".cache/issues")  # what builds before generations left

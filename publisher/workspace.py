@@ -18,10 +18,9 @@ from publisher import environment
 from publisher.config import Config
 from publisher.errors import ConfigError, Problem, RecordError
 from publisher.frozen import REGISTRY, REGISTRY_LABEL, PublishedEntry, parse_registry
+from publisher.names import ISSUES_DIR as ISSUES_DIR
 from publisher.records import SLUG_RE, Article, Issue, slugify
 from publisher.validate import CONFIG_FILE, archive_problems, config_problems, issue_problems
-
-ISSUES_DIR = "issues"
 
 
 @dataclass(frozen=True)
