@@ -18,7 +18,8 @@ from publisher.manifest import Manifest
 from publisher.outdir import output_target, refuse_editors_files
 from publisher.records import Issue
 from publisher.render import Rendered, Theme, render_issues, template_problem
-from publisher.selection import IssueView, select_all
+from publisher.selectcache import SelectionCache, select_cached
+from publisher.selection import IssueView
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
 from publisher.workspace import Workspace, load_config, load_workspace
@@ -102,7 +103,8 @@ def build(
     site.previous()  # refuse a folder publisher did not make before rendering
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
-    views = select_all(workspace, site_issues)
+    picks = SelectionCache(site.layout.cache)
+    views = select_cached(workspace, site_issues, picks)  # only changed issues are re-selected
     theme = Theme(root / workspace.config.build.templates, dict(workspace.config.email.utm))
     env = theme.environment()
     wanted = {i.id for i in issues}
@@ -121,5 +123,11 @@ def build(
     problems += budget + feed_size_warnings(files)
     record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems)
     waiting = (lambda: on_wait(target.path)) if on_wait else None
-    written = site.publish(files, bool(ids), record, waiting, lambda: rendered.keep(cache))
+    written = site.publish(files, bool(ids), record, waiting, lambda: keep(rendered, cache, picks, workspace))
     return BuildResult(target.path, sorted(wanted), files, written, problems)
+
+
+def keep(rendered: Rendered, cache: IssueCache, picks: SelectionCache, workspace: Workspace) -> None:
+    """Store what this build rendered and selected, for the next build (under its lock)."""
+    rendered.keep(cache)
+    picks.save(i.id for i in workspace.issues)

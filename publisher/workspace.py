@@ -51,6 +51,11 @@ class Workspace:
         """The archive: every article of every issue, with the issue that carries it."""
         return tuple((issue, article) for issue in self.issues for article in issue.articles)
 
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each issue's place (from 1) in date order: an issue's number until it is published."""
+        return {issue.id: n for n, issue in enumerate(self.issues, 1)}
+
     @property
     def published(self) -> tuple[Issue, ...]:
         return tuple(i for i in self.issues if i.is_published)

@@ -8,11 +8,18 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import tomlkit
 
+from publisher.build import BuildResult
 from tests.conftest import REPO, copy_example, run_cli
+from tests.trees import public_tree
 
 HEAVY = ("jinja2", "premailer", "numpy", "feedgen", "lxml", "pydantic")
 
@@ -69,3 +76,118 @@ def built(tmp_path: Path) -> Path:
     ws = copy_example(tmp_path / "ws")
     assert run_cli("build", cwd=ws).code == 0
     return ws
+
+
+# Each kind of edit, on a small unfrozen archive (published, never frozen: edits only warn).
+
+def cold_tree(ws: Path, tmp: Path) -> dict[str, bytes]:
+    from publisher.build import build
+
+    out = tmp / "cold" / "out"
+    build(ws, out=out, parallel=False)
+    return public_tree(out)
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    from tests.archive import make_archive
+
+    ws = make_archive(tmp_path / "ws", 14, articles=3)
+    build_in(ws)
+    return ws
+
+
+def build_in(ws: Path) -> BuildResult:
+    from publisher.build import build
+
+    return build(ws, parallel=False)
+
+
+def issue_files(ws: Path) -> list[Path]:
+    return sorted((ws / "issues").glob("[!.]*.toml"))
+
+
+def edit_issue(path: Path, change: Callable[[Any], None]) -> None:
+    doc = tomlkit.parse(path.read_text())
+    change(doc)
+    path.write_text(tomlkit.dumps(doc))
+
+
+def set_first_article(field: str, value: object) -> Callable[[Any], None]:
+    def change(doc: Any) -> None:
+        doc["articles"][0][field] = value
+    return change
+
+
+def add_past_issue(ws: Path) -> None:
+    first = tomllib.loads(issue_files(ws)[3].read_text())
+    first["date"] = first["date"] - timedelta(days=2)
+    first["articles"] = [{**a, "id": a["id"] + "-past", "url": a["url"] + "&past"} for a in first["articles"]]
+    (ws / "issues" / "1999-99.toml").write_text(tomlkit.dumps(first))
+
+
+def set_config(section: str, key: str, value: object) -> Callable[[Path], None]:
+    def change(ws: Path) -> None:
+        doc = tomlkit.parse((ws / "config.toml").read_text())
+        doc[section][key] = value  # type: ignore[index]
+        (ws / "config.toml").write_text(tomlkit.dumps(doc))
+    return change
+
+
+def edit_template(ws: Path) -> None:
+    from publisher.theme import builtin_templates
+
+    (ws / "templates").mkdir(exist_ok=True)
+    text = (builtin_templates() / "feed_entry.html").read_text()
+    (ws / "templates" / "feed_entry.html").write_text(text + "<p>Thanks for reading.</p>\n")
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "article title": lambda ws: edit_issue(issue_files(ws)[5], set_first_article("title", "A new title")),
+    "article tags": lambda ws: edit_issue(issue_files(ws)[5], set_first_article("tags", ["region:central-asia", "kazakhstan"])),
+    "article date": lambda ws: edit_issue(issue_files(ws)[5], set_first_article("published", date(2000, 1, 2))),
+    "[feeds] limit": set_config("feeds", "limit", 5),
+    "[related] weights": set_config("related", "weights", {"region:*": 3.0, "*": 1.0}),
+    "template": edit_template,
+    "delete an issue": lambda ws: issue_files(ws)[7].unlink(),
+    "add an issue in the past": add_past_issue,
+}
+
+
+@pytest.mark.parametrize("kind", list(EDITS))
+def test_each_edit_rebuilds_what_changes_and_equals_a_cold_build(
+    archive: Path, tmp_path: Path, kind: str
+) -> None:
+    before = public_tree(archive / "build")
+    EDITS[kind](archive)
+    result = build_in(archive)
+    after = public_tree(archive / "build")
+    assert after == cold_tree(archive, tmp_path)
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert set(result.written) == changed  # unchanged files are linked from the last generation
+    assert changed, "the edit changed nothing: the test is not testing"
+
+
+def test_a_title_edit_selects_nothing_again(archive: Path) -> None:
+    from publisher.selectcache import SelectionCache, select_cached
+    from publisher.workspace import load_workspace
+
+    EDITS["article title"](archive)
+    workspace = load_workspace(archive)
+    cache = SelectionCache(archive / ".build.generations" / "cache")
+    views = select_cached(workspace, list(workspace.issues), cache)
+    assert cache.selected == []
+    titles = {a.title for v in views for picks in v.related.values() for p in picks for a in [p.article]}
+    assert "A new title" in titles | {a.title for v in views for a in v.issue.articles}
+
+
+def test_a_tag_edit_selects_that_issue_and_the_later_ones_again(archive: Path) -> None:
+    from publisher.selectcache import SelectionCache, select_cached
+    from publisher.workspace import load_workspace
+
+    EDITS["article tags"](archive)
+    workspace = load_workspace(archive)
+    cache = SelectionCache(archive / ".build.generations" / "cache")
+    select_cached(workspace, list(workspace.issues), cache)
+    edited = issue_files(archive)[5].stem
+    assert cache.selected == [i.id for i in workspace.issues if i.sort_key >= workspace.issue(edited).sort_key]

@@ -1,0 +1,170 @@
+"""Selection, cached per issue and keyed on what it reads.
+
+An issue's picks (sections and related) depend only on the rules ([related], [[sections]]),
+the issue's own articles and the published archive before it: ids, URLs, tags, dates,
+sources, categories, popularity, pins and exclusions. Titles, summaries, images and intros
+are only shown, never read by a rule. So each issue's key is
+
+    H(rules, its own selection fields, the running signature of the published issues before it)
+
+and its picks (article ids, scores) are kept in the build's cache. Editing a title re-selects
+nothing; editing an old issue's tags re-selects that issue and the ones after it; editing the
+weights re-selects everything. Views are rebuilt from the current records, so a retitled
+article shows its new title wherever it was picked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from publisher.records import Article, Issue
+from publisher.related import RelatedIndex, RelatedPick
+from publisher.rules import SectionIndex, SectionPicks
+from publisher.selection import IssueView, issue_number
+from publisher.workspace import Workspace
+
+FILE = "selection.json"
+VIEW_FIELDS = ["issue", "number", "sections", "related", "config"]  # what _rebuilt fills in
+VERSION = "1"  # of the stored form; bump when what a rule reads changes
+
+
+def article_fields(article: Article) -> str:
+    """What any rule may read of an article (never its title, summary, author or image)."""
+    return repr((article.id, str(article.url), article.published.toordinal(), article.category,
+                 article.tags, article.source, article.popularity))
+
+
+def issue_fields(issue: Issue) -> str:
+    return repr((issue.id, issue.date.toordinal(), issue.status, sorted(issue.pin.items()),
+                 issue.exclude, [article_fields(a) for a in issue.articles]))
+
+
+def selection_keys(workspace: Workspace, code: str) -> dict[str, str]:
+    """Every issue's key: rules, own fields, and the running signature of the published
+    issues strictly before it (the only ones either index lets it see)."""
+    config = workspace.config
+    rules = hashlib.sha256((VERSION + code + config.related.model_dump_json() + json.dumps(
+        [s.model_dump(mode="json") for s in config.sections], sort_keys=True)).encode())
+    running = hashlib.sha256(rules.digest())
+    keys: dict[str, str] = {}
+    for issue in sorted(workspace.issues, key=lambda i: i.sort_key):
+        own = issue_fields(issue).encode()
+        keys[issue.id] = hashlib.sha256(running.digest() + own).hexdigest()
+        if issue.is_published:
+            running.update(own)
+    return keys
+
+
+def _pick_data(pick: RelatedPick) -> list[Any]:
+    return [pick.article.id, pick.score, list(pick.shared_tags), list(pick.contributions), pick.decay]
+
+
+def _view_data(view: IssueView) -> dict[str, Any]:
+    return {
+        "sections": [[a.id for a in s.articles] for s in view.sections],
+        "related": {k: [_pick_data(p) for p in picks] for k, picks in view.related.items()},
+    }
+
+
+class SelectionCache:
+    """The picks of every issue at its key, in one file of the build's cache area."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.path = folder / FILE if folder else None
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.changed = False
+        self.selected: list[str] = []  # issues selected afresh by this build
+        if self.path is not None:
+            with suppress(OSError, ValueError):
+                data = json.loads(self.path.read_bytes())
+                if isinstance(data, dict):
+                    self.entries = data
+
+    def get(self, issue_id: str, key: str) -> dict[str, Any] | None:
+        entry = self.entries.get(issue_id)
+        return entry if isinstance(entry, dict) and entry.get("key") == key else None
+
+    def put(self, issue_id: str, key: str, view: IssueView) -> None:
+        self.entries[issue_id] = {"key": key, **_view_data(view)}
+        self.selected.append(issue_id)
+        self.changed = True
+
+    def save(self, known: Iterable[str]) -> None:
+        """Write the entries of the issues that still exist (no fsync: a lost cache costs a
+        selection, never a wrong one, since every entry carries its key)."""
+        wanted = set(known)
+        if self.path is None or not (self.changed or set(self.entries) - wanted):
+            return
+        data = {k: v for k, v in self.entries.items() if k in wanted}
+        tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
+        with suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(json.dumps(data, separators=(",", ":")).encode())
+            os.replace(tmp, self.path)
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _code_digest() -> str:
+    """Our selection code: a change to a rule's implementation re-selects everything."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("related.py", "rules.py", "selection.py", "selectcache.py"):
+        with suppress(OSError):
+            digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def select_cached(
+    workspace: Workspace, issues: Sequence[Issue], cache: SelectionCache
+) -> list[IssueView]:
+    """The issues' views, as select_all would make them, re-selecting only changed issues."""
+    keys = selection_keys(workspace, _code_digest())
+    by_id = {a.id: a for _, a in workspace.articles}
+    views: list[IssueView | None] = []
+    for issue in issues:
+        entry = cache.get(issue.id, keys[issue.id])
+        views.append(_rebuilt(workspace, issue, entry, by_id) if entry else None)
+    missing = [n for n, v in enumerate(views) if v is None]
+    if missing:
+        index = RelatedIndex(workspace.articles, workspace.config.related)
+        sections = SectionIndex(workspace.config.sections, workspace.articles)
+        from publisher.selection import select_issue
+
+        for n in missing:
+            view = select_issue(workspace, issues[n], index, sections)
+            cache.put(issues[n].id, keys[issues[n].id], view)
+            views[n] = view
+    return [v for v in views if v is not None]
+
+
+def _rebuilt(
+    workspace: Workspace, issue: Issue, entry: dict[str, Any], by_id: dict[str, Article]
+) -> IssueView | None:
+    """The view from stored picks and today's records; None if the entry does not fit."""
+    if [f.name for f in dataclasses.fields(IssueView)] != VIEW_FIELDS:
+        return None  # the view grew a field this cache does not store: select afresh
+    try:
+        sections = tuple(
+            SectionPicks(section, tuple(by_id[i] for i in ids))
+            for section, ids in zip(workspace.config.sections, entry["sections"], strict=True)
+        )
+        own = {a.id for a in issue.articles}
+        related = {
+            k: tuple(RelatedPick(by_id[a], float(s), tuple(t), tuple(map(float, c)), float(d))
+                     for a, s, t, c, d in picks)
+            for k, picks in entry["related"].items()
+        }
+    except (KeyError, ValueError, TypeError):
+        return None
+    if set(related) != own:
+        return None
+    related = {a.id: related[a.id] for a in issue.articles}
+    return IssueView(issue, issue_number(workspace, issue), sections, related, workspace.config)
