@@ -17,8 +17,8 @@ from publisher.generations import Site
 from publisher.manifest import Manifest
 from publisher.outdir import output_target, refuse_editors_files
 from publisher.records import Issue
-from publisher.render import Rendered, Theme, render_issues, template_problem
-from publisher.selectcache import SelectionCache, select_cached
+from publisher.render import FEED_ENTRY, Rendered, Theme, render_issues, template_problem
+from publisher.selectcache import SelectionCache, views_for
 from publisher.selection import IssueView
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
@@ -53,6 +53,7 @@ def issue_files(views: list[IssueView], rendered: Rendered) -> dict[str, bytes]:
         f"issues/{view.issue.id}/{name}": data
         for view in views
         for name, data in rendered.files[view.issue.id].items()
+        if name != FEED_ENTRY
     }
 
 
@@ -64,13 +65,21 @@ def email_budget(views: list[IssueView], rendered: Rendered) -> list[Problem]:
     return found
 
 
-def render_site(env: Environment, workspace: Workspace, views: list[IssueView]) -> dict[str, bytes]:
-    """The archive index and the feeds, over every issue shown on the web."""
+def render_site(
+    env: Environment, workspace: Workspace, views: list[IssueView], rendered: Rendered
+) -> dict[str, bytes]:
+    """The archive index and the feeds, over every issue shown on the web. Feed entries come
+    with the issues' rendered (or cached) files; only issues this build did not render
+    (a partial build) render theirs here."""
     files = {"index.html": render_index(env, workspace.config, views).encode()}
     published = [v for v in views if v.issue.is_published]
     template = env.get_template("feed_entry.html")
     full = workspace.config.feeds.content == "full"
-    contents = {v.issue.id: template.render(view=v, config=v.config) for v in published if full}
+    contents = {
+        v.issue.id: entry.decode() if (entry := rendered.files.get(v.issue.id, {}).get(FEED_ENTRY))
+        else template.render(view=v, config=v.config)
+        for v in published if full
+    }
     files.update(render_feeds(workspace.config, published, contents))
     return files
 
@@ -103,8 +112,7 @@ def build(
     site.previous()  # refuse a folder publisher did not make before rendering
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
-    picks = SelectionCache(site.layout.cache)
-    views = select_cached(workspace, site_issues, picks)  # only changed issues are re-selected
+    views, picks = views_for(workspace, site.layout.cache, site_issues)  # changed issues only
     theme = Theme(root / workspace.config.build.templates, dict(workspace.config.email.utm))
     env = theme.environment()
     wanted = {i.id for i in issues}
@@ -117,7 +125,7 @@ def build(
     budget = email_budget(todo, rendered)
     files = issue_files(todo, rendered)
     try:
-        files.update(render_site(env, workspace, views))
+        files.update(render_site(env, workspace, views, rendered))
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
     problems += budget + feed_size_warnings(files)
@@ -125,6 +133,7 @@ def build(
     waiting = (lambda: on_wait(target.path)) if on_wait else None
     written = site.publish(files, bool(ids), record, waiting, lambda: keep(rendered, cache, picks, workspace))
     return BuildResult(target.path, sorted(wanted), files, written, problems)
+
 
 
 def keep(rendered: Rendered, cache: IssueCache, picks: SelectionCache, workspace: Workspace) -> None:

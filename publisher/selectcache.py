@@ -19,11 +19,13 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from publisher.errors import Problem
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick
 from publisher.rules import SectionIndex, SectionPicks
@@ -168,3 +170,44 @@ def _rebuilt(
         return None
     related = {a.id: related[a.id] for a in issue.articles}
     return IssueView(issue, issue_number(workspace, issue), sections, related, workspace.config)
+
+
+_memo: list[tuple[Workspace, dict[str, IssueView]]] = []  # the last workspace's views: check, then build
+
+
+def views_for(
+    workspace: Workspace, folder: Path | None, issues: Sequence[Issue]
+) -> tuple[list[IssueView], SelectionCache]:
+    """select_cached, sharing the views of one loaded workspace between the checks and the
+    build (one section pass, not two); and the cache of `folder`, brought up to date in
+    memory: only a build saves it, once its generation is public (a refused build or a
+    `check` leaves every file as it was)."""
+    known = _memo[0][1] if _memo and _memo[0][0] is workspace else {}
+    cache = SelectionCache(folder)
+    keys = selection_keys(workspace, _code_digest()) if known else {}
+    todo = [i for i in issues if i.id not in known]
+    fresh = {v.issue.id: v for v in select_cached(workspace, todo, cache)} if todo else {}
+    for issue in issues:
+        if issue.id in known and cache.get(issue.id, keys[issue.id]) is None:
+            cache.put(issue.id, keys[issue.id], known[issue.id])
+    _memo[:] = [(workspace, {**known, **fresh})]
+    return [known.get(i.id) or fresh[i.id] for i in issues], cache
+
+
+def empty_section_warnings(workspace: Workspace, views: Sequence[IssueView]) -> Iterator[Problem]:
+    """What rules.empty_section_problems finds, from views already selected."""
+    published = sorted(i.sort_key for i in workspace.issues if i.is_published)
+    for view in views:
+        issue = view.issue
+        first = bisect_left(published, issue.sort_key) == 0  # nothing published before it
+        for section, picks in zip(workspace.config.sections, view.sections, strict=True):
+            if first and section.scope == "archive" and section.exclude_issue_articles:
+                continue
+            if section.limit and not picks.articles:
+                yield Problem(
+                    f"issues/{issue.id}.toml",
+                    f"section '{section.name}' comes out empty for this issue",
+                    "issue",
+                    hint=f"run 'publisher explain {issue.id}' to see what its rule considered",
+                    severity="warning",
+                )
