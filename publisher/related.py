@@ -19,6 +19,7 @@ from itertools import accumulate, chain
 import numpy as np
 
 from publisher.config import Related
+from publisher.diversity import Diversity
 from publisher.records import Article, Issue
 
 Entry = tuple[Issue, Article]
@@ -97,6 +98,7 @@ class RelatedIndex:
             for n, (p, w) in enumerate(rules.weights.items())
         )[::-1]
         self._decays: dict[int, np.ndarray] = {}
+        self._diversity: Diversity | None = None  # built on first use
         issues = published_in_order(archive)
         self.keys = [issue.sort_key for issue, _ in issues]
         self.starts = list(accumulate((len(a) for _, a in issues), initial=0))
@@ -173,10 +175,21 @@ class RelatedIndex:
         if len(scores) > few:
             kth = -np.partition(-scores, few - 1)[few - 1]
             best = scores >= kth
-            picks = self.choose(issue, article, self.ranked(found[best], scores[best]), terms)
+            picks = self.choose_masked(issue, article, found[best], scores[best], terms)
             if len(picks) == self.rules.limit or best.all():
                 return picks
-        return self.choose(issue, article, self.ranked(found, scores), terms)
+        return self.choose_masked(issue, article, found, scores, terms)
+
+    def choose_masked(
+        self, issue: Issue, article: Article, found: np.ndarray, scores: np.ndarray,
+        terms: Sequence[Term],
+    ) -> tuple[RelatedPick, ...]:
+        """choose() over the ranking, with the caps as array masks (see diversity.py)."""
+        if self._diversity is None:
+            self._diversity = Diversity(self.articles)
+        order = np.lexsort((self.id_rank[found], self.minus_day[found], -scores))
+        chosen = self._diversity.picks(article, found[order], self.rules)
+        return tuple(self.pick(issue, n, terms) for n in chosen)
 
     def candidates(self, issue: Issue, terms: Sequence[Term]) -> tuple[np.ndarray, np.ndarray]:
         """Positions and decayed scores at or over min_score, from the postings alone.
