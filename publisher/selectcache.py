@@ -172,7 +172,7 @@ def _rebuilt(
     return IssueView(issue, issue_number(workspace, issue), sections, related, workspace.config)
 
 
-_memo: list[tuple[Workspace, dict[str, IssueView]]] = []  # the last workspace's views: check, then build
+_memo: list[tuple[Workspace, dict[str, IssueView], dict[Path | None, SelectionCache]]] = []  # the last workspace's views: check, then build
 
 
 def views_for(
@@ -182,15 +182,17 @@ def views_for(
     build (one section pass, not two); and the cache of `folder`, brought up to date in
     memory: only a build saves it, once its generation is public (a refused build or a
     `check` leaves every file as it was)."""
-    known = _memo[0][1] if _memo and _memo[0][0] is workspace else {}
-    cache = SelectionCache(folder)
+    same = bool(_memo) and _memo[0][0] is workspace
+    known = _memo[0][1] if same else {}
+    caches = _memo[0][2] if same else {}
+    cache = caches.get(folder) or SelectionCache(folder)  # read once, not by check and build
     keys = selection_keys(workspace, _code_digest()) if known else {}
     todo = [i for i in issues if i.id not in known]
     fresh = {v.issue.id: v for v in select_cached(workspace, todo, cache)} if todo else {}
     for issue in issues:
         if issue.id in known and cache.get(issue.id, keys[issue.id]) is None:
             cache.put(issue.id, keys[issue.id], known[issue.id])
-    _memo[:] = [(workspace, {**known, **fresh})]
+    _memo[:] = [(workspace, {**known, **fresh}, {**caches, folder: cache})]
     return [known.get(i.id) or fresh[i.id] for i in issues], cache
 
 

@@ -191,3 +191,16 @@ def test_a_tag_edit_selects_that_issue_and_the_later_ones_again(archive: Path) -
     select_cached(workspace, list(workspace.issues), cache)
     edited = issue_files(archive)[5].stem
     assert cache.selected == [i.id for i in workspace.issues if i.sort_key >= workspace.issue(edited).sort_key]
+
+
+def test_the_fast_view_key_text_is_the_generic_one(example: Path) -> None:
+    import dataclasses
+
+    from publisher.cache import _text, _view_text
+    from publisher.selection import select_all
+    from publisher.workspace import load_workspace
+
+    workspace = load_workspace(example)
+    for view in select_all(workspace, list(workspace.issues)):
+        fields = [getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "config"]
+        assert _view_text(view, {}) == _text(fields, {})
