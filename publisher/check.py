@@ -191,9 +191,14 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     if any(check_subject(workspace)) or any(check_templates(workspace)):
         return  # no email can be built; check_subject or check_templates says why
     config = workspace.config
-    views, _ = views_for(workspace, selection_cache(workspace), [i for i in workspace.issues if i.articles])
+    views, picks = views_for(workspace, selection_cache(workspace), [i for i in workspace.issues if i.articles])
     theme = Theme(workspace.root / config.build.templates, dict(config.email.utm))
-    rendered = render_issues(theme, views, IssueCache(workspace.output))
+    cache = IssueCache(workspace.output)
+    rendered = render_issues(theme, views, cache)
+    # Left warm for the next build: entries are content-addressed and written whole or not at
+    # all, so one made here is exactly what the build would render (and a full disk costs nothing).
+    rendered.keep(cache)
+    picks.save(i.id for i in workspace.issues)
     yield from dict.fromkeys(rendered.problems)  # a template error shows once, not per issue
     for view in views:
         if files := rendered.files.get(view.issue.id):

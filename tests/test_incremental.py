@@ -204,3 +204,14 @@ def test_the_fast_view_key_text_is_the_generic_one(example: Path) -> None:
     for view in select_all(workspace, list(workspace.issues)):
         fields = [getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "config"]
         assert _view_text(view, {}) == _text(fields, {})
+
+
+def test_check_leaves_the_caches_warm_for_build(example: Path) -> None:
+    from publisher.build import build
+
+    assert run_cli("check", cwd=example).code == 0
+    cache = example / ".build.generations" / "cache"
+    assert (cache / "selection.json").is_file() and any((cache / "issues").iterdir())
+    result = build(example, parallel=False)
+    fresh = cold_tree(example, example.parent)
+    assert public_tree(example / "build") == fresh and result.written
