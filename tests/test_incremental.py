@@ -215,3 +215,23 @@ def test_check_leaves_the_caches_warm_for_build(example: Path) -> None:
     result = build(example, parallel=False)
     fresh = cold_tree(example, example.parent)
     assert public_tree(example / "build") == fresh and result.written
+
+
+BODIES = [
+    ("plain\n", "<p>html</p>\n"),
+    ("no newline at the end", "<p>x</p>"),
+    ("crlf\r\nand bare\rcr\n\nblank lines\n\n", "<p>" + "long line, " * 40 + "</p>\r\n"),
+    ("trailing spaces   \nand tabs\t\nünïcødé · — “quotes”\n", "=_ looks like a boundary =_\n.\n..\nFrom me\n"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("text", "html"), BODIES)
+def test_the_assembled_eml_is_the_generators_byte_for_byte(example: Path, text: str, html: str) -> None:
+    from publisher.eml import build_eml, stdlib_eml
+    from publisher.selection import select_all
+    from publisher.workspace import load_workspace
+
+    workspace = load_workspace(example)
+    for view in select_all(workspace, list(workspace.published)[:2]):
+        assert build_eml(view, text, html) == stdlib_eml(view, text, html)
