@@ -106,6 +106,8 @@ def build(
     if (last := stamp.replay(site.layout)) is not None:  # no input changed since the last build
         return BuildResult(target.path, last.issues, last.files, [], last.warnings)
     workspace = load_workspace(root, focus=ids or ())  # other drafts' errors only warn
+    # Select first, on every core: the checks then read the same views (one section pass).
+    views_for(workspace, site.layout.cache, [i for i in workspace.issues if i.articles], parallel)
     problems = scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ())
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)

@@ -125,7 +125,7 @@ def _code_digest() -> str:
 
 
 def select_cached(
-    workspace: Workspace, issues: Sequence[Issue], cache: SelectionCache
+    workspace: Workspace, issues: Sequence[Issue], cache: SelectionCache, parallel: bool = False
 ) -> list[IssueView]:
     """The issues' views, as select_all would make them, re-selecting only changed issues."""
     keys = selection_keys(workspace, _code_digest())
@@ -140,11 +140,55 @@ def select_cached(
         sections = SectionIndex(workspace.config.sections, workspace.articles)
         from publisher.selection import select_issue
 
+        if parallel and len(missing) >= PARALLEL_FROM and _cores() > 1:
+            picked = _select_in_workers(workspace, [issues[n] for n in missing], index, sections)
+            for n, data in zip(missing, picked, strict=True):
+                views[n] = _rebuilt(workspace, issues[n], data, by_id)
         for n in missing:
-            view = select_issue(workspace, issues[n], index, sections)
+            view = views[n] or select_issue(workspace, issues[n], index, sections)
             cache.put(issues[n].id, keys[issues[n].id], view)
             views[n] = view
     return [v for v in views if v is not None]
+
+
+PARALLEL_FROM = 64  # fewer issues select faster than workers start
+_job: tuple[Workspace, list[Issue], RelatedIndex, SectionIndex] | None = None
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return 1
+
+
+def _select_in_workers(
+    workspace: Workspace, issues: list[Issue], index: RelatedIndex, sections: SectionIndex
+) -> list[dict[str, Any]]:
+    """Select on every core: forked workers share the indexes as they are, and send back
+    only ids and scores (a view's records would cost more to pickle than to select)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    global _job
+    _job = (workspace, issues, index, sections)
+    cores = _cores()
+    chunks = [list(range(n, len(issues), cores * 4)) for n in range(cores * 4)]
+    try:
+        with ProcessPoolExecutor(cores, get_context("fork")) as pool:
+            parts = list(pool.map(_select_chunk, chunks))
+    finally:
+        _job = None
+    found: dict[int, dict[str, Any]] = {n: d for part in parts for n, d in part}
+    return [found[n] for n in range(len(issues))]
+
+
+def _select_chunk(positions: list[int]) -> list[tuple[int, dict[str, Any]]]:
+    from publisher.selection import select_issue
+
+    assert _job is not None
+    workspace, issues, index, sections = _job
+    return [(n, _view_data(select_issue(workspace, issues[n], index, sections))) for n in positions]
 
 
 def _rebuilt(
@@ -176,7 +220,7 @@ _memo: list[tuple[Workspace, dict[str, IssueView], dict[Path | None, SelectionCa
 
 
 def views_for(
-    workspace: Workspace, folder: Path | None, issues: Sequence[Issue]
+    workspace: Workspace, folder: Path | None, issues: Sequence[Issue], parallel: bool = False
 ) -> tuple[list[IssueView], SelectionCache]:
     """select_cached, sharing the views of one loaded workspace between the checks and the
     build (one section pass, not two); and the cache of `folder`, brought up to date in
@@ -188,7 +232,7 @@ def views_for(
     cache = caches.get(folder) or SelectionCache(folder)  # read once, not by check and build
     keys = selection_keys(workspace, _code_digest()) if known else {}
     todo = [i for i in issues if i.id not in known]
-    fresh = {v.issue.id: v for v in select_cached(workspace, todo, cache)} if todo else {}
+    fresh = {v.issue.id: v for v in select_cached(workspace, todo, cache, parallel)} if todo else {}
     for issue in issues:
         if issue.id in known and cache.get(issue.id, keys[issue.id]) is None:
             cache.put(issue.id, keys[issue.id], known[issue.id])

@@ -235,3 +235,17 @@ def test_the_assembled_eml_is_the_generators_byte_for_byte(example: Path, text: 
     workspace = load_workspace(example)
     for view in select_all(workspace, list(workspace.published)[:2]):
         assert build_eml(view, text, html) == stdlib_eml(view, text, html)
+
+
+def test_selection_on_every_core_picks_what_one_core_picks(tmp_path: Path) -> None:
+    from publisher.selectcache import PARALLEL_FROM, SelectionCache, _view_data, select_cached
+    from publisher.workspace import load_workspace
+    from tests.archive import make_archive
+
+    ws = make_archive(tmp_path / "ws", PARALLEL_FROM + 6, articles=2)
+    workspace = load_workspace(ws)
+    issues = list(workspace.issues)
+    one = select_cached(workspace, issues, SelectionCache(None))
+    every = select_cached(workspace, issues, SelectionCache(None), parallel=True)
+    assert [_view_data(v) for v in every] == [_view_data(v) for v in one]
+    assert every == one
