@@ -115,13 +115,20 @@ class SelectionCache:
 
 
 def _code_digest() -> str:
-    """Our selection code: a change to a rule's implementation re-selects everything."""
-    here = Path(__file__).parent
-    digest = hashlib.sha256()
-    for name in ("related.py", "rules.py", "selection.py", "selectcache.py"):
-        with suppress(OSError):
-            digest.update((here / name).read_bytes())
-    return digest.hexdigest()
+    """Our code: any change to it (a rule's implementation, a new picks module) re-selects
+    everything once, rather than trust a list of the modules selection happens to use."""
+    global _code
+    if _code is None:
+        digest = hashlib.sha256()
+        here = Path(__file__).parent
+        for path in sorted(here.rglob("*.py")):
+            with suppress(OSError):
+                digest.update(path.relative_to(here).as_posix().encode() + path.read_bytes())
+        _code = digest.hexdigest()
+    return _code
+
+
+_code: str | None = None
 
 
 def select_cached(
