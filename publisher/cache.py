@@ -80,7 +80,8 @@ def _view_text(view: IssueView, memo: Memo) -> str:
         ) + "]"
         for key, picks in view.related.items()
     )
-    return f"[{_dump(view.issue, memo)},{view.number!r},[{sections}],{{{related}}}]"
+    rest = "".join("," + _text(getattr(view, name), memo) for name in LATER_FIELDS)
+    return f"[{_dump(view.issue, memo)},{view.number!r},[{sections}],{{{related}}}{rest}]"
 
 
 def _known_shapes() -> bool:
@@ -91,12 +92,14 @@ def _known_shapes() -> bool:
     global _known
     if _known is None:
         names = [[f.name for f in dataclasses.fields(t)] for t in (IssueView, SectionPicks, RelatedPick)]
-        _known = names == [["issue", "number", "sections", "related", "config"], ["section", "articles"],
+        _known = names == [["issue", "number", "sections", "related", "config", *LATER_FIELDS],
+                           ["section", "articles"],
                            ["article", "score", "shared_tags", "contributions", "decay"]]
     return _known
 
 
 _known: bool | None = None
+LATER_FIELDS = ("groups", "block")  # the digest layouts' parts: written by the generic walk
 
 
 def theme_salt(env: Environment, config: Config) -> str:

@@ -14,8 +14,9 @@ Check = Callable[[Workspace], Iterable[Problem]]
 
 
 def check_records(workspace: Workspace) -> Iterable[Problem]:
+    summaries = workspace.config.email.layout == "stories"
     for issue in workspace.issues:
-        yield from record_warnings(issue)
+        yield from record_warnings(issue, summaries)
 
 
 def check_rules(workspace: Workspace) -> Iterable[Problem]:

@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
+from publisher.delivery.commands import subscribers_app
 from publisher.errors import Problem, PublisherError, UsageError
+from publisher.serve.commands import serve
 
 app = typer.Typer(
     help="Assemble curated articles into weekly issues: email, web pages, RSS and Atom feeds.",
@@ -52,18 +54,31 @@ def progress(items: list[T], description: str) -> Iterable[T]:
 
 @app.command()
 def check(
+    issue: Annotated[
+        str | None, typer.Argument(help="With --links: the issue; default: every draft.")
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    links: Annotated[
+        bool, typer.Option("--links", help="Also check links: duplicates, dead links, placeholders.")
+    ] = False,
     root: Root = Path("."),
 ) -> None:
     """Validate config.toml and every issue; report every problem at once.
 
-    Example: publisher check --strict
+    Example: publisher check --strict; publisher check --links 2024-17
     """
     from publisher.check import run_checks
     from publisher.workspace import load_workspace
 
     workspace = load_workspace(root)
-    errors, warnings = report(run_checks(workspace), strict)
+    problems = run_checks(workspace)
+    if links:
+        from publisher.links.commands import checked_links
+
+        problems += checked_links(workspace, issue, err)
+    elif issue:
+        raise UsageError(Problem(issue, "an issue is named only with --links", hint="publisher check --links ISSUE"))
+    errors, warnings = report(problems, strict)
     summary = f"{len(workspace.issues)} issues, {len(workspace.articles)} articles"
     out.print(f"{summary}: {errors} errors, {warnings} warnings")
     if errors:
@@ -266,10 +281,13 @@ def publish(
     day: Annotated[
         str | None, typer.Option("--date", help="With --amend: the day of the correction; default: today.")
     ] = None,
+    allow_dead_links: Annotated[
+        bool, typer.Option(help="Publish even if some links are dead (they are warnings).")
+    ] = False,
     root: Root = Path("."),
 ) -> None:
     """Run the checks, then freeze the issue: status, number and content hash in its file,
-    and its entry in issues/.published.toml.
+    and its entry in issues/.published.toml. `check --links` runs first: its errors stop it.
 
     Example: publisher publish 2024-17; publisher publish 2024-16 --amend --date 2024-04-22
     """
@@ -277,7 +295,7 @@ def publish(
 
     if day is not None and not amend:
         raise UsageError(Problem("--date", "only goes with --amend", hint="add --amend"))
-    published, problems = run_publish(root, issue, amend, parse_day(day, "--date"))
+    published, problems = run_publish(root, issue, amend, parse_day(day, "--date"), allow_dead_links)
     report(problems)
     verb = "Published"
     if amend:
@@ -300,6 +318,10 @@ def list_(root: Root = Path(".")) -> None:
     out.print(f"{len(workspace.issues)} issues", markup=False)
 
 
+app.add_typer(subscribers_app, name="subscribers")
+app.command()(serve)
+
+
 def main() -> None:
     try:
         app()
@@ -316,19 +338,9 @@ def main() -> None:
         internal_error(exc)
 
 
-INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
-
-
 def internal_error(exc: BaseException) -> None:
     """One line: what was being done and where the full report is; exit 70."""
-    from publisher.crash import save_report
+    from publisher.crash import INTERNAL_ERROR, report_line
 
-    command = "publisher " + next((a for a in sys.argv[1:] if not a.startswith("-")), "")
-    saved = save_report(exc, command.strip())
-    where = f"full report saved to {saved}" if saved else "no report could be saved"
-    err.print(
-        f"internal error while running '{command.strip()}' ({type(exc).__name__}); {where}."
-        " Please report it; your files were not changed by the failure itself.",
-        markup=False,
-    )
+    err.print(report_line(exc, sys.argv[1:]), markup=False)
     sys.exit(INTERNAL_ERROR)

@@ -19,6 +19,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from publisher.delivery.settings import SubscribersSettings
+from publisher.digest.config import Layout
+from publisher.links.config import LinkCheck
 from publisher.records import HttpUrl, Slug, normalize_tag, one_line
 from publisher.values import Address, Language, OptionalAddress, TimeZone, plain_text
 
@@ -70,6 +73,7 @@ class Email(Part):
     contact: str = ""
     utm: dict[str, str] = Field(default_factory=dict)
     max_bytes: Annotated[PositiveInt, Field(le=10**9)] = 100_000
+    layout: Literal["stories", "links", "auto"] = "stories"  # see publisher/digest/
     smtp_host: str = "localhost"
     smtp_port: Annotated[PositiveInt, Field(le=65535)] = 25
     smtp_user: str = ""
@@ -201,6 +205,7 @@ class Related(Part):
     max_tag_share: float = Field(0.5, gt=0, le=1)
     max_per_source: Cap | None = None
     max_per_category: Cap | None = None
+    allow_repeats: bool = False  # rules_version 2: may an issue show one related pick twice?
 
     @field_validator("weights")
     @classmethod
@@ -226,6 +231,9 @@ class Config(BaseSettings):
     sections: tuple[Section, ...] = ()
     related: Related = Related()
     build: Build = Build()
+    subscribers: SubscribersSettings = SubscribersSettings()
+    layout: Layout = Layout()
+    check: LinkCheck = LinkCheck()
 
     @field_validator("sections")
     @classmethod

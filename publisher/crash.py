@@ -10,6 +10,7 @@ from pathlib import Path
 
 from publisher import __version__
 
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): a bug, not the user's input
 # Names of variables whose values are blanked out of a report wherever they appear.
 SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "KEY", "CREDENTIAL", "DSN")
 
@@ -38,3 +39,12 @@ def save_report(exc: BaseException, command: str) -> Path | None:
     except OSError:
         return None
     return Path(name)
+
+
+def report_line(exc: BaseException, args: list[str]) -> str:
+    """The one line the CLI prints: the command (its name only, never its arguments), the
+    kind of error, and where the full report was saved."""
+    command = "publisher " + next((a for a in args if not a.startswith("-")), "")
+    saved = save_report(exc, command.strip())
+    where = f"full report saved to {saved}" if saved else "no report could be saved"
+    return f"internal error while running '{command.strip()}' ({type(exc).__name__}); {where}. Please report it."

@@ -10,7 +10,7 @@ the next pick is always the first still-allowed candidate: mask, take it, mask a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -32,19 +32,26 @@ class Diversity:
         self.source, _ = _codes([a.source for a in articles])
         self.category, _ = _codes([a.category for a in articles])
 
-    def picks(self, article: Article, ranked: np.ndarray, rules: Related) -> list[int]:
-        """The positions chosen from `ranked` (best first), at most rules.limit of them."""
+    def picks(
+        self, article: Article, ranked: np.ndarray, rules: Related, limit: int,
+        passed_over: Callable[[int], bool] = lambda n: False,
+    ) -> list[int]:
+        """The positions chosen from `ranked` (best first), at most `limit` of them. A candidate
+        the caps allow may still be passed over (shown in the email already): it is then
+        refused, and changes no count."""
         urls, sources, categories = self.url[ranked], self.source[ranked], self.category[ranked]
         allowed = urls != self.urls.get(str(article.url), -1)
         chosen: list[int] = []
         per_source: dict[int, int] = {}
         per_category: dict[int, int] = {}
-        while len(chosen) < rules.limit:
+        while len(chosen) < limit:
             at = int(np.argmax(allowed)) if len(allowed) else 0
             if not len(allowed) or not allowed[at]:
                 break
-            chosen.append(int(ranked[at]))
             allowed[: at + 1] = False
+            if passed_over(int(ranked[at])):
+                continue
+            chosen.append(int(ranked[at]))
             allowed &= urls != urls[at]
             src, cat = int(sources[at]), int(categories[at])
             per_source[src] = per_source.get(src, 0) + 1

@@ -19,6 +19,7 @@ try:
 except ImportError:  # Windows: the re-read before writing is the only guard
     fcntl = None  # type: ignore[assignment]
 
+from publisher.digest import RULES_VERSION
 from publisher.errors import Problem, RecordError, UsageError
 from publisher.frozen import articles_hash as articles_hash  # re-exported: older callers
 from publisher.output import write_atomic
@@ -52,6 +53,8 @@ def parse(text: str, path: Path) -> TOMLDocument:
     except tomlkit.exceptions.ParseError as exc:
         problem = Problem(issue_label(path), f"malformed TOML: {exc}", line=exc.line)
         raise RecordError(problem) from exc
+    except RecursionError as exc:
+        raise RecordError(Problem(issue_label(path), "is nested too deeply to read")) from exc
 
 
 def as_issue(data: dict[str, Any], path: Path) -> Issue:
@@ -192,6 +195,7 @@ def publish_issue(path: Path, number: int | None = None) -> Issue:
         set_after(doc, "status", "content_hash", "")
         if number is not None and "number" not in doc:
             set_after(doc, "content_hash", "number", number)
+        set_after(doc, "content_hash", "rules_version", RULES_VERSION)  # its picks, forever
         return rehash(doc, path)
 
     return update_issue_file(path, change)

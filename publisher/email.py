@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from jinja2 import Environment
 from lxml import html as lxml_html
+from markupsafe import Markup
 
 from publisher.config import Config
 from publisher.eml import build_eml, message_id, subject_for
 from publisher.errors import Problem, Severity
-from publisher.inline import EmailCss, inline_css, split_css
+from publisher.inline import COMMENT_RE, EmailCss, inline_css, split_css
 from publisher.selection import IssueView
 
 __all__ = ["build_eml", "message_id", "render_email_html", "render_email_text", "subject_for"]
@@ -24,10 +27,15 @@ def unsubscribe_url(config: Config) -> str:
 
 
 def email_css(env: Environment) -> EmailCss:
-    """email.css as written (never through Jinja), split into inlined and kept rules."""
+    """email.css as written (never through Jinja), split into inlined and kept rules, and
+    email-kept.css (class rules never inlined), when the theme has it."""
     assert env.loader is not None
     source, _, _ = env.loader.get_source(env, "email.css")
-    return split_css(source)
+    css = split_css(source)
+    if "email-kept.css" not in env.list_templates():
+        return css
+    kept, _, _ = env.loader.get_source(env, "email-kept.css")
+    return dataclasses.replace(css, kept=Markup(COMMENT_RE.sub("", kept).strip()))
 
 
 def render_email_html(env: Environment, view: IssueView) -> str:

@@ -6,8 +6,11 @@ import binascii
 import hashlib
 import re
 from datetime import datetime, time
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
+from email.parser import BytesHeaderParser
+from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -91,6 +94,7 @@ def build_eml(view: IssueView, text: str, html: str) -> bytes:
     msg = eml_headers(view, text, html)
     head = msg.as_bytes(policy=SMTP)
     head = head[: head.index(b"\r\n\r\n") + 4]
+    verify_addresses(head, address_headers(view.config))
     boundary = f"--{msg.get_boundary()}".encode()
     text_bytes, html_bytes = _qp_part(text, "plain"), _qp_part(html, "html")
     return b"".join((head, boundary, b"\r\n", text_bytes, b"\r\n", boundary, b"\r\n",
@@ -109,7 +113,9 @@ def stdlib_eml(view: IssueView, text: str, html: str) -> bytes:
     """The whole message from the email package's generator: what build_eml must equal."""
     msg = eml_headers(view, text, html)
     msg.set_payload([text_part(text, "plain"), text_part(html, "html")])
-    return msg.as_bytes(policy=SMTP)
+    raw = msg.as_bytes(policy=SMTP)
+    verify_addresses(raw, address_headers(view.config))
+    return raw
 
 
 def eml_headers(view: IssueView, text: str, html: str) -> EmailMessage:
@@ -117,10 +123,8 @@ def eml_headers(view: IssueView, text: str, html: str) -> EmailMessage:
     cfg = view.config
     msg = EmailMessage()
     msg["Subject"] = subject_for(cfg, view.issue, view.number)
-    msg["From"] = formataddr((cfg.email.sender_name or cfg.newsletter.title, cfg.email.sender))
-    if cfg.email.reply_to:
-        msg["Reply-To"] = cfg.email.reply_to
-    msg["To"] = cfg.email.to
+    for name, (key, address, display) in address_headers(cfg).items():
+        msg[name] = header_address(key, address, display)
     msg["Date"] = send_date(view)
     msg["Message-ID"] = message_id(view)
     msg["List-Id"] = formataddr((cfg.newsletter.title, list_id(cfg)))
@@ -134,6 +138,41 @@ def eml_headers(view: IssueView, text: str, html: str) -> EmailMessage:
     digest = hashlib.sha256((text + html).encode()).hexdigest()[:24]
     msg.set_boundary(f"=_{digest}")  # deterministic: an unchanged issue gives identical bytes
     return msg
+
+
+AddressHeaders = dict[str, tuple[str, str, str]]
+
+
+def address_headers(cfg: Config) -> AddressHeaders:
+    """Header -> (config key, address, display name): each address validated by config."""
+    headers = {"From": ("from", cfg.email.sender, cfg.email.sender_name or cfg.newsletter.title)}
+    if cfg.email.reply_to:
+        headers["Reply-To"] = ("reply_to", cfg.email.reply_to, "")
+    headers["To"] = ("to", cfg.email.to, "")
+    return headers
+
+
+def header_address(key: str, address: str, display: str) -> Address:
+    """An Address object: the stdlib quotes and encodes the display name itself."""
+    try:
+        return Address(display_name=display, addr_spec=address)
+    except (ValueError, IndexError, HeaderParseError) as exc:
+        raise BuildError(address_problem(key, address)) from exc
+
+
+def verify_addresses(raw: bytes, expected: AddressHeaders) -> None:
+    """Read the message back as a mail client would: exactly one address per header, the
+    configured one. Whatever a display name holds, it never becomes a second recipient."""
+    headers = BytesHeaderParser(policy=default).parsebytes(raw)
+    for name, (key, address, _) in expected.items():
+        found = [a.addr_spec for a in getattr(headers[name], "addresses", ())]
+        if found != [address] or len(headers.get_all(name) or []) != 1:
+            raise BuildError(address_problem("sender_name" if name == "From" else key, address))
+
+
+def address_problem(key: str, address: str) -> Problem:
+    message = f"the header built from it would not read back as exactly one address ({address})"
+    return Problem("config.toml", message, "[email]", key, "simplify the display name or the address")
 
 
 def text_part(body: str, subtype: str) -> MIMEPart:

@@ -20,8 +20,11 @@ from publisher.errors import Problem
 PREFIX = "PUBLISHER_"
 DELIMITER = "__"
 # Our variables that are not settings: the serve/send secret, the golden-copy switch of the
-# tests, test-only services, and the SMTP password wherever the send module reads it.
-NOT_SETTINGS = frozenset({"PUBLISHER_SECRET", "PUBLISHER_UPDATE_GOLDEN", "PUBLISHER_SMTP_PASSWORD"})
+# tests, test-only services, the SMTP password wherever the send module reads it, and the
+# workspace of `uvicorn --factory publisher.serve.app:app_factory`.
+NOT_SETTINGS = frozenset(
+    {"PUBLISHER_SECRET", "PUBLISHER_UPDATE_GOLDEN", "PUBLISHER_SMTP_PASSWORD", "PUBLISHER_ROOT"}
+)
 NOT_SETTINGS_PREFIXES = ("PUBLISHER_TEST_",)
 
 

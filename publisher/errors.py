@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+# Characters that never reach an output: C0 (but tab and line ends) and C1 controls, DEL,
+# the XML non-characters (a feed or an email holding one is broken), Unicode line and
+# paragraph separators (parsers split headers at them), and the bidirectional embeddings,
+# overrides and isolates, which make "Invoice \u202egnp.exe" display as "Invoice exe.png".
+# Records drop them (publisher.records), settings refuse them (publisher.values).
+CONTROL_CHARS = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff"
+)
+_INVISIBLE_RE = re.compile(f"[{CONTROL_CHARS}\r]")
+
+
+def visible(text: str) -> str:
+    """Invisible characters quoted from bad input, written as \\u escapes: a message never
+    moves the cursor, colours the terminal, reverses text or breaks its own line."""
+    return _INVISIBLE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True)
@@ -28,7 +44,7 @@ class Problem:
         if self.field:
             parts.append(f"field '{self.field}'")
         text = ", ".join(parts) + f": {self.message}"
-        return text + (f" ({self.hint})" if self.hint else "")
+        return visible(text + (f" ({self.hint})" if self.hint else ""))
 
     @property
     def is_error(self) -> bool:
@@ -59,3 +75,7 @@ class BuildError(PublisherError):
 
 class UsageError(PublisherError):
     """The command was called wrongly (exit code 2)."""
+
+
+class LedgerError(PublisherError):
+    """The subscriber database cannot be opened, read or written (locked, read-only, corrupt, down)."""

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from publisher.config import Section
+from publisher.digest.picks import Picks, choose_picks, rules_version
 from publisher.errors import Problem, UsageError
 from publisher.records import Article, Issue
-from publisher.related import RelatedIndex, RelatedPick, Term
+from publisher.related import RelatedIndex, RelatedPick, Skipped, Term
 from publisher.rules import SectionIndex, Verdict, describe_match, matching_rule
 from publisher.workspace import Workspace
 
@@ -30,6 +31,17 @@ class RelatedTrace:
     terms: tuple[Term, ...]
     picks: tuple[RelatedPick, ...]
     misses: tuple[Miss, ...]
+    skipped: tuple[Skipped, ...] = ()  # passed over: the email shows them already
+
+
+@dataclass(frozen=True)
+class BlockTrace:
+    """A "Related from the archive" block: its picks, the article each was picked for, skips."""
+
+    heading: str  # the group's category; "" for the issue's one block
+    picks: tuple[RelatedPick, ...]
+    sources: dict[str, str]
+    skipped: tuple[Skipped, ...]
 
 
 @dataclass(frozen=True)
@@ -44,35 +56,54 @@ class Explanation:
     issue: Issue
     sections: tuple[SectionTrace, ...]
     related: tuple[RelatedTrace, ...]
+    blocks: tuple[BlockTrace, ...] = ()
+    rules_version: int = 1
+    repeated: tuple[Skipped, ...] = ()  # the issue's own articles shown once, not twice
 
 
 def explain(
     workspace: Workspace, issue_id: str, article_id: str | None = None, misses: int = 3
 ) -> Explanation:
-    """Trace every section and every article's related picks of one issue."""
+    """Trace every section and every article's related picks of one issue, as the email
+    chooses them (in display order: under rules_version 2 an article is shown once)."""
     issue = workspace.issue(issue_id)
     articles = [a for a in issue.articles if article_id in (None, a.id)]
     if not articles:
         known = ", ".join(a.id for a in issue.articles)
         problem = Problem(f"issues/{issue.id}.toml", f"no article '{article_id}' (known: {known})")
         raise UsageError(problem)
-    sections = SectionIndex(workspace.config.sections, workspace.articles)
-    index = RelatedIndex(workspace.articles, workspace.config.related)
+    config = workspace.config
+    sections = SectionIndex(config.sections, workspace.articles)
+    index = RelatedIndex(workspace.articles, config.related)
+    picks = choose_picks(config, index, sections, issue, misses)
     return Explanation(
         issue,
-        tuple(section_trace(sections, s, issue, misses) for s in workspace.config.sections),
-        tuple(related_trace(workspace, index, issue, a, misses) for a in articles),
+        tuple(section_trace(s, issue, picks.walks[s.name]) for s in config.sections),
+        tuple(related_trace(workspace, index, issue, a, misses, picks) for a in articles),
+        block_traces(picks),
+        rules_version(issue, config.email.layout),
+        tuple(picks.skipped.get("issue", ())),
     )
 
 
-def section_trace(index: SectionIndex, section: Section, issue: Issue, misses: int) -> SectionTrace:
-    walked = list(index.walk(section, issue, misses))
+def section_trace(section: Section, issue: Issue, walked: tuple[Verdict, ...]) -> SectionTrace:
     picks = tuple(
         Verdict(v.article, v.issue, pick_reason(section, issue, v.article))
         for v in walked
         if v.picked
     )
     return SectionTrace(section, picks, tuple(v for v in walked if not v.picked))
+
+
+def block_traces(picks: Picks) -> tuple[BlockTrace, ...]:
+    """The links layout's "Related from the archive" blocks: picks and what they passed over."""
+    blocks = [("block", "", picks.block)]
+    blocks += [(f"block:{g.heading}", g.heading, g.related) for g in picks.groups]
+    return tuple(
+        BlockTrace(heading, chosen, picks.sources.get(name, {}), tuple(picks.skipped.get(name, ())))
+        for name, heading, chosen in blocks
+        if name in picks.skipped
+    )
 
 
 def pick_reason(section: Section, issue: Issue, article: Article) -> str:
@@ -83,20 +114,27 @@ def pick_reason(section: Section, issue: Issue, article: Article) -> str:
 
 
 def related_trace(
-    workspace: Workspace, index: RelatedIndex, issue: Issue, article: Article, misses: int
+    workspace: Workspace,
+    index: RelatedIndex,
+    issue: Issue,
+    article: Article,
+    misses: int,
+    chosen: Picks,
 ) -> RelatedTrace:
-    """The picks, and the best-scoring articles that lost, with the reason they lost."""
+    """The picks, every candidate passed over as shown already, and the best-scoring
+    articles that lost, with the reason they lost."""
     terms = index.terms(issue, article)
-    picks = index.related_for(issue, article)
-    picked = {p.article.id for p in picks}
+    picks = chosen.related.get(article.id, ())
+    skipped = tuple(chosen.skipped.get(article.id, ()))
+    passed = {p.article.id for p in picks} | {s.article.id for s in skipped}
     found = []
     for other_issue, other in workspace.articles:
-        if other.id == article.id or other.id in picked:
+        if other.id == article.id or other.id in passed:
             continue
         if miss := score_miss(index, issue, article, terms, (other_issue, other), picks):
             found.append(miss)
     found.sort(key=lambda m: (-m.score, -m.article.published.toordinal(), m.article.id))
-    return RelatedTrace(article, terms, picks, tuple(found[:misses]))
+    return RelatedTrace(article, terms, picks, tuple(found[:misses]), skipped)
 
 
 def score_miss(
@@ -145,8 +183,12 @@ def to_json(explanation: Explanation) -> dict[str, Any]:
     ex = explanation
     return {
         "issue": ex.issue.id,
+        "rules_version": ex.rules_version,
         "sections": [section_json(t) for t in ex.sections],
         "related": {t.article.id: [pick_json(p) for p in t.picks] for t in ex.related},
+        "skipped": {t.article.id: [skip_json(s) for s in t.skipped] for t in ex.related},
+        "blocks": [block_json(b) for b in ex.blocks],
+        "repeated": [skip_json(s) for s in ex.repeated],
         "near_misses": {t.article.id: [miss_json(m) for m in t.misses] for t in ex.related},
         "terms": {t.article.id: [term_json(x) for x in t.terms] for t in ex.related},
     }
@@ -160,6 +202,19 @@ def section_json(trace: SectionTrace) -> dict[str, Any]:
         "articles": [v.article.id for v in trace.picks],
         "reasons": {v.article.id: v.reason for v in trace.picks},
         "near_misses": [{"id": v.article.id, "reason": v.reason} for v in trace.misses],
+    }
+
+
+def skip_json(skip: Skipped) -> dict[str, Any]:
+    return {"id": skip.article.id, "reason": skip.reason}
+
+
+def block_json(block: BlockTrace) -> dict[str, Any]:
+    return {
+        "group": block.heading,
+        "articles": [p.article.id for p in block.picks],
+        "picked_for": {p.article.id: block.sources.get(p.article.id, "") for p in block.picks},
+        "skipped": [skip_json(s) for s in block.skipped],
     }
 
 
@@ -199,12 +254,32 @@ def term_json(term: Term) -> dict[str, Any]:
 def to_text(explanation: Explanation) -> list[str]:
     """The human explanation, one line per item."""
     ex = explanation
-    lines = [f"Issue {ex.issue.id}: {ex.issue.title} ({ex.issue.date}, {ex.issue.status})"]
+    head = f"Issue {ex.issue.id}: {ex.issue.title} ({ex.issue.date}, {ex.issue.status})"
+    lines = [head, f"rules_version {ex.rules_version}: {VERSIONS[ex.rules_version >= 2]}"]
+    lines += [f"  - {s.article.id} is not shown: its link is {s.reason}" for s in ex.repeated]
     for section in ex.sections:
         lines += section_lines(section)
     for related in ex.related:
         lines += related_lines(related)
+    for block in ex.blocks:
+        lines += block_lines(block)
     return lines
+
+
+VERSIONS = (
+    "every list chosen on its own (as published)",
+    "an article is shown once per email; later lists take their next match",
+)
+
+
+def block_lines(block: BlockTrace) -> list[str]:
+    where = f" under '{block.heading or 'Other'}'" if block.heading else ""
+    lines = ["", f"'Related from the archive'{where}: {len(block.picks)} picks"]
+    lines += [
+        f"  {n}. {p.article.id}: picked for '{block.sources.get(p.article.id, '')}'"
+        for n, p in enumerate(block.picks, 1)
+    ]
+    return lines + [f"  - skipped {s.article.id}: {s.reason}" for s in block.skipped]
 
 
 def section_lines(trace: SectionTrace) -> list[str]:
@@ -229,6 +304,7 @@ def related_lines(trace: RelatedTrace) -> list[str]:
         lines.append(
             f"  {n}. {pick.article.id}: ({parts}) x decay {pick.decay:.3f} = {pick.score:.3f}"
         )
+    lines += [f"  - skipped {s.article.id}: {s.reason}" for s in trace.skipped]
     lines += [
         f"  - not {m.article.id} ({m.issue.id}, score {m.score:.3f}, shares "
         f"{', '.join(m.shared_tags)}): {m.reason}"

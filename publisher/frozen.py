@@ -43,10 +43,26 @@ class PublishedEntry(BaseModel):
     content_hash: str
 
 
+# Fields added after hashes were first recorded count only when set, so an older hash holds.
+LATER_ISSUE_FIELDS = {"rules_version": None}
+LATER_ARTICLE_FIELDS = {"note": ""}
+
+
+def _unless_later_default(data: dict[str, Any], later: Mapping[str, object]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if not (k in later and v == later[k])}
+
+
+def _article_data(article: Article) -> dict[str, Any]:
+    return _unless_later_default(article.model_dump(mode="json"), LATER_ARTICLE_FIELDS)
+
+
 def issue_hash(issue: Issue) -> str:
     """A stable digest of everything of the issue that renders: title, date, intro,
-    preheader, number, updated, pins, exclusions and every field of every article."""
-    data = issue.model_dump(mode="json", exclude=NOT_HASHED)
+    preheader, number, updated, pins, exclusions, the pick rules' version and every field
+    of every article."""
+    data = issue.model_dump(mode="json", exclude=NOT_HASHED | {"articles"})
+    data = _unless_later_default(data, LATER_ISSUE_FIELDS)
+    data["articles"] = [_article_data(a) for a in issue.articles]
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
@@ -54,7 +70,7 @@ def issue_hash(issue: Issue) -> str:
 def articles_hash(articles: Iterable[Article]) -> str:
     """The older hash, of the articles alone: accepted for issues published before the
     registry existed, with a warning, until `publish --amend` records the full hash."""
-    data = [a.model_dump(mode="json") for a in articles]
+    data = [_article_data(a) for a in articles]
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 

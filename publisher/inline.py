@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +33,7 @@ class EmailCss:
     inlined: Markup
     media: Markup
     hacks: Markup
+    kept: Markup = field(default_factory=Markup)  # email-kept.css: never inlined
 
 
 @lru_cache(maxsize=8)
@@ -98,7 +99,20 @@ def inline_css(document: str, base_url: str) -> str:
     tree = html.document_fromstring(document)
     _Inliner(base_url=base_url, **PREMAILER_OPTIONS).transform(tree)
     _drop_invalid_attributes(tree)
+    _tighten_styles(tree)
     return _serialise(tree, document)
+
+
+# premailer writes "margin:0; color:#595959; font-family:Helvetica, Arial, sans-serif".
+SPACE_RE = re.compile(r"\s*([;,])\s*")
+
+
+def _tighten_styles(tree: html.HtmlElement) -> None:
+    """The shortest equivalent declarations: no space after ';' or ',', no final ';'.
+    Values here never hold ';' or ',' inside quotes (font names are the only quotes)."""
+    for element in tree.iter():
+        if isinstance(element.tag, str) and (style := element.get("style")):
+            element.set("style", SPACE_RE.sub(r"\1", style).strip().rstrip(";"))
 
 
 def _drop_invalid_attributes(tree: html.HtmlElement) -> None:

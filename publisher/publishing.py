@@ -19,10 +19,15 @@ from publisher.records import Issue
 
 
 def publish(
-    root: Path, issue_id: str, amend: bool = False, day: date | None = None
+    root: Path,
+    issue_id: str,
+    amend: bool = False,
+    day: date | None = None,
+    allow_dead_links: bool = False,
 ) -> tuple[Issue, list[Problem]]:
     """Publish a draft (or, with amend, record a correction of a published issue) once the
-    checks find no error in it or across the archive. Returns it and the warnings."""
+    checks and the issue's link checks (`check --links`; dead links only warn with
+    allow_dead_links) find no error in it or across the archive. Returns it and the warnings."""
     from publisher.check import run_checks, scoped
     from publisher.selection import issue_number
     from publisher.workspace import load_workspace
@@ -34,6 +39,9 @@ def publish(
         raise UsageError(Problem(issue_label(path), f"no issue '{issue_id}'", hint=hint))
     ignore = _own_frozen_problems(issue_id, amend)
     problems = [p for p in scoped(run_checks(workspace), workspace, {issue_id}) if _key(p) not in ignore]
+    from publisher.links.check import link_problems
+
+    problems += link_problems(workspace, [workspace.issue(issue_id)], allow_dead_links)
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
     entry, current = workspace.registry.get(issue_id), workspace.issue(issue_id)

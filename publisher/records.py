@@ -22,14 +22,9 @@ from pydantic import (
     model_validator,
 )
 
+from publisher.errors import CONTROL_CHARS
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-# Characters that never reach an output: C0 (but tab and line ends) and C1 controls, DEL,
-# the XML non-characters (a feed or an email holding one is broken), Unicode line and
-# paragraph separators (parsers split headers at them), and the bidirectional embeddings,
-# overrides and isolates, which make "Invoice \u202egnp.exe" display as "Invoice exe.png".
-CONTROL_CHARS = (
-    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff"
-)
 CONTROL_CHARS_RE = re.compile(f"[{CONTROL_CHARS}]")
 BIDI_CHARS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
@@ -160,8 +155,8 @@ class Image(Record):
     url: HttpUrl
     alt: Annotated[str, AfterValidator(one_line)] = ""
     credit: Annotated[str, AfterValidator(one_line)] = ""
-    width: PositiveInt | None = None
-    height: PositiveInt | None = None
+    width: Annotated[PositiveInt, Field(le=10_000)] | None = None
+    height: Annotated[PositiveInt, Field(le=10_000)] | None = None
 
 
 class Article(Record):
@@ -172,10 +167,11 @@ class Article(Record):
     category: Annotated[str, AfterValidator(one_line)] = ""
     tags: Tags = ()
     summary: Text = ""
+    note: Annotated[str, AfterValidator(one_line)] = ""  # a compact item's one line
     source: Annotated[str, AfterValidator(one_line)] = ""
     author: Annotated[str, AfterValidator(one_line)] = ""
     image: Image | None = None
-    popularity: NonNegativeInt | None = None
+    popularity: Annotated[NonNegativeInt, Field(le=2**63 - 1)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -200,10 +196,12 @@ class Issue(Record):
     updated: Day | None = None
     intro: Text = ""
     preheader: Annotated[str, AfterValidator(one_line)] = ""
-    number: PositiveInt | None = None
+    number: Annotated[PositiveInt, Field(le=1_000_000)] | None = None
     pin: dict[str, tuple[Slug, ...]] = Field(default_factory=dict)
     exclude: tuple[Slug, ...] = ()
     content_hash: str = ""
+    # Stored by `publish`: the pick rules the issue went out with (publisher/digest/picks.py).
+    rules_version: PositiveInt | None = None
     # A fresh draft (`publisher new`) has no articles yet; a published issue needs one.
     articles: tuple[Article, ...] = ()
 

@@ -11,7 +11,7 @@ import fnmatch
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from itertools import accumulate, chain
@@ -23,6 +23,15 @@ from publisher.diversity import Diversity
 from publisher.records import Article, Issue
 
 Entry = tuple[Issue, Article]
+Skip = Callable[[Article], str | None]  # why a candidate is shown in the email already, or None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A candidate passed over because the email shows it already (rules_version 2)."""
+
+    article: Article
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -164,31 +173,54 @@ class RelatedIndex:
             dropped = f"too common: on {df / n:.0%} of the archive > max_tag_share"
         return Term(tag, weight, df, rarity, dropped)
 
-    def related_for(self, issue: Issue, article: Article) -> tuple[RelatedPick, ...]:
-        """The article's related picks in this issue, from the inverted index."""
+    def related_for(
+        self,
+        issue: Issue,
+        article: Article,
+        skip: Skip | None = None,
+        skipped: list[Skipped] | None = None,
+        limit: int | None = None,
+    ) -> tuple[RelatedPick, ...]:
+        """The article's related picks in this issue, from the inverted index.
+
+        `skip` (rules_version 2) says why a candidate is shown in the email already; those
+        are passed over for the next one, and listed in `skipped`."""
+        limit = self.rules.limit if limit is None else limit
         terms = [t for t in self.terms(issue, article) if not t.dropped]
-        if not terms or not self.rules.limit:
+        if not terms or not limit:
             return ()
         found, scores = self.candidates(issue, terms)
         # Most lists fill from the best few; rank everything only if the caps need more.
-        few = 4 * self.rules.limit
+        few = 4 * limit
         if len(scores) > few:
             kth = -np.partition(-scores, few - 1)[few - 1]
             best = scores >= kth
-            picks = self.choose_masked(issue, article, found[best], scores[best], terms)
-            if len(picks) == self.rules.limit or best.all():
+            passed: list[Skipped] = []
+            picks = self.choose_masked(issue, article, found[best], scores[best], terms, skip, passed, limit)
+            if len(picks) == limit or best.all():
+                if skipped is not None:
+                    skipped.extend(passed)
                 return picks
-        return self.choose_masked(issue, article, found, scores, terms)
+        return self.choose_masked(issue, article, found, scores, terms, skip, skipped, limit)
 
     def choose_masked(
         self, issue: Issue, article: Article, found: np.ndarray, scores: np.ndarray,
-        terms: Sequence[Term],
+        terms: Sequence[Term], skip: Skip | None, skipped: list[Skipped] | None, limit: int,
     ) -> tuple[RelatedPick, ...]:
         """choose() over the ranking, with the caps as array masks (see diversity.py)."""
         if self._diversity is None:
             self._diversity = Diversity(self.articles)
         order = np.lexsort((self.id_rank[found], self.minus_day[found], -scores))
-        chosen = self._diversity.picks(article, found[order], self.rules)
+
+        def passed_over(n: int) -> bool:
+            other = self.articles[n]
+            if skip and (reason := skip(other)):
+                if skipped is not None:
+                    skipped.append(Skipped(other, reason))
+                return True
+            return False
+
+        chosen = self._diversity.picks(article, found[order], self.rules, limit, passed_over)
         return tuple(self.pick(issue, n, terms) for n in chosen)
 
     def candidates(self, issue: Issue, terms: Sequence[Term]) -> tuple[np.ndarray, np.ndarray]:
@@ -267,15 +299,29 @@ class RelatedIndex:
         return half_life_decay(self.rules, issue, article)
 
     def choose(
-        self, issue: Issue, article: Article, ranked: Iterable[int], terms: Sequence[Term]
+        self,
+        issue: Issue,
+        article: Article,
+        ranked: Iterable[int],
+        terms: Sequence[Term],
+        skip: Skip | None = None,
+        skipped: list[Skipped] | None = None,
+        limit: int | None = None,
     ) -> tuple[RelatedPick, ...]:
-        """Walk the ranked positions, skipping what the diversity caps or URLs forbid."""
+        """Walk the ranked positions, skipping what the diversity caps, URLs or `skip` forbid."""
+        limit = self.rules.limit if limit is None else limit
         picks: list[RelatedPick] = []
         for n in ranked:
-            if len(picks) >= self.rules.limit:
+            if len(picks) >= limit:
                 break
-            if self.blocked(article, self.articles[n], picks) is None:
-                picks.append(self.pick(issue, n, terms))
+            other = self.articles[n]
+            if self.blocked(article, other, picks) is not None:
+                continue
+            if skip and (reason := skip(other)):
+                if skipped is not None:
+                    skipped.append(Skipped(other, reason))
+                continue
+            picks.append(self.pick(issue, n, terms))
         return tuple(picks)
 
     def blocked(self, article: Article, other: Article, picks: Sequence[RelatedPick]) -> str | None:

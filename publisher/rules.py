@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from fnmatch import fnmatchcase
@@ -17,7 +17,9 @@ from publisher.related import published_in_order
 
 Entry = tuple[Issue, Article]
 OrderKey = tuple[int | str, ...]
+Skip = Callable[[Article], str | None]  # why an article may not be shown again, or None
 PICKED = "picked"
+SHOWN = "already shown"
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,22 @@ class SectionIndex:
         picks = (v.article for v in self.walk(section, issue) if v.picked)
         return SectionPicks(section, tuple(picks))
 
-    def walk(self, section: Section, issue: Issue, misses: int = 0) -> Iterator[Verdict]:
-        """The articles considered, in order: every pick and then up to `misses` others."""
+    def walk(
+        self, section: Section, issue: Issue, misses: int = 0, skip: Skip | None = None
+    ) -> Iterator[Verdict]:
+        """The articles considered, in order: every pick and then up to `misses` others.
+
+        `skip` (rules_version 2) names articles the email shows already: each is passed
+        over for the next match, and always reported, whatever `misses` says."""
         shown = 0
-        for issue_of, article, reason in self._candidates(section, issue):
+        for issue_of, article, reason in self._candidates(section, issue, skip):
             if reason is None and shown >= section.limit:
                 reason = f"beyond the limit of {section.limit}"
             if reason is None:
                 shown += 1
                 yield Verdict(article, issue_of, PICKED)
+            elif reason.startswith(SHOWN):
+                yield Verdict(article, issue_of, reason)
             elif misses > 0:
                 misses -= 1
                 yield Verdict(article, issue_of, reason)
@@ -146,18 +155,22 @@ class SectionIndex:
                 return
 
     def _candidates(
-        self, section: Section, issue: Issue
+        self, section: Section, issue: Issue, skip: Skip | None = None
     ) -> Iterator[tuple[Issue, Article, str | None]]:
         seen: set[str] = set()
         for issue_of, article in self._pinned(section, issue):
             if article.id not in seen and article.url not in seen:
-                seen.update((article.id, article.url))
-                yield issue_of, article, None
+                reason = skip(article) if skip else None
+                if reason is None:
+                    seen.update((article.id, article.url))
+                yield issue_of, article, reason
         merged = heapq.merge(self._ordered(section, issue), self._others(section, issue))
         for _, (issue_of, article) in merged:
             if article.id in seen or article.url in seen:
                 continue
             reason = rejection(section, issue, issue_of, article)
+            if reason is None and skip:
+                reason = skip(article)
             if reason is None:
                 seen.update((article.id, article.url))
             yield issue_of, article, reason

@@ -14,6 +14,8 @@ from publisher.frozen import REGISTRY, issue_hash, with_entry
 from publisher.records import Issue
 from publisher.theme import builtin_templates
 
+# Build output and personal data (the subscriber ledger in private/) stay out of git.
+GITIGNORE = "build/\nprivate/\n"
 
 def iso_week_id(day: date) -> str:
     year, week, _ = day.isocalendar()
@@ -43,7 +45,11 @@ def create_workspace(directory: Path, today: date | None = None) -> list[Path]:
         )
     for path, data in files.items():
         create_exclusively(path, data)
-    return list(files)
+    created = list(files)
+    if not (gitignore := directory / ".gitignore").exists():  # a .gitignore of the user's own is kept
+        create_exclusively(gitignore, GITIGNORE.encode())
+        created.append(gitignore)
+    return created
 
 
 def frozen_example(text: str, issue_id: str) -> tuple[str, str]:

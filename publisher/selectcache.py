@@ -25,6 +25,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from publisher.digest.groups import Group, Item
 from publisher.errors import Problem
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick
@@ -33,7 +34,8 @@ from publisher.selection import IssueView, issue_number
 from publisher.workspace import Workspace
 
 FILE = "selection.json"
-VIEW_FIELDS = ["issue", "number", "sections", "related", "config"]  # what _rebuilt fills in
+VIEW_FIELDS = ["issue", "number", "sections", "related", "config", "groups", "block"]  # _rebuilt's
+GROUP_FIELDS = [["heading", "items", "related"], ["article", "compact", "note"]]
 VERSION = "1"  # of the stored form; bump when what a rule reads changes
 
 
@@ -44,23 +46,31 @@ def article_fields(article: Article) -> str:
 
 
 def issue_fields(issue: Issue) -> str:
+    """What a later issue's rules may read of a published one."""
     return repr((issue.id, issue.date.toordinal(), issue.status, sorted(issue.pin.items()),
                  issue.exclude, [article_fields(a) for a in issue.articles]))
+
+
+def own_fields(issue: Issue) -> str:
+    """All of the issue itself: the digest's picks read its intro and summaries (links shown
+    once), notes and images (compact items), rules_version. Editing it re-selects it alone."""
+    return issue.model_dump_json() + issue_fields(issue)
 
 
 def selection_keys(workspace: Workspace, code: str) -> dict[str, str]:
     """Every issue's key: rules, own fields, and the running signature of the published
     issues strictly before it (the only ones either index lets it see)."""
     config = workspace.config
+    layout = getattr(config, "layout", None)  # the digest's [layout], if this build has it
     rules = hashlib.sha256((VERSION + code + config.related.model_dump_json() + json.dumps(
-        [s.model_dump(mode="json") for s in config.sections], sort_keys=True)).encode())
+        [s.model_dump(mode="json") for s in config.sections], sort_keys=True)
+        + config.email.model_dump_json() + (layout.model_dump_json() if layout else "")).encode())
     running = hashlib.sha256(rules.digest())
     keys: dict[str, str] = {}
     for issue in sorted(workspace.issues, key=lambda i: i.sort_key):
-        own = issue_fields(issue).encode()
-        keys[issue.id] = hashlib.sha256(running.digest() + own).hexdigest()
+        keys[issue.id] = hashlib.sha256(running.digest() + own_fields(issue).encode()).hexdigest()
         if issue.is_published:
-            running.update(own)
+            running.update(issue_fields(issue).encode())
     return keys
 
 
@@ -72,6 +82,9 @@ def _view_data(view: IssueView) -> dict[str, Any]:
     return {
         "sections": [[a.id for a in s.articles] for s in view.sections],
         "related": {k: [_pick_data(p) for p in picks] for k, picks in view.related.items()},
+        "groups": [[g.heading, [[i.article.id, i.compact, i.note] for i in g.items],
+                    [_pick_data(p) for p in g.related]] for g in view.groups],
+        "block": [_pick_data(p) for p in view.block],
     }
 
 
@@ -202,7 +215,7 @@ def _rebuilt(
     workspace: Workspace, issue: Issue, entry: dict[str, Any], by_id: dict[str, Article]
 ) -> IssueView | None:
     """The view from stored picks and today's records; None if the entry does not fit."""
-    if [f.name for f in dataclasses.fields(IssueView)] != VIEW_FIELDS:
+    if not _known_shapes():
         return None  # the view grew a field this cache does not store: select afresh
     try:
         sections = tuple(
@@ -210,17 +223,30 @@ def _rebuilt(
             for section, ids in zip(workspace.config.sections, entry["sections"], strict=True)
         )
         own = {a.id for a in issue.articles}
-        related = {
-            k: tuple(RelatedPick(by_id[a], float(s), tuple(t), tuple(map(float, c)), float(d))
-                     for a, s, t, c, d in picks)
-            for k, picks in entry["related"].items()
-        }
+        related = {k: _picks(picks, by_id) for k, picks in entry["related"].items()}
+        groups = tuple(
+            Group(str(heading), tuple(Item(by_id[a], bool(c), str(n)) for a, c, n in items),
+                  _picks(picks, by_id))
+            for heading, items, picks in entry["groups"]
+        )
+        block = _picks(entry["block"], by_id)
     except (KeyError, ValueError, TypeError):
         return None
-    if set(related) != own:
+    if not set(related) <= own:
         return None
-    related = {a.id: related[a.id] for a in issue.articles}
-    return IssueView(issue, issue_number(workspace, issue), sections, related, workspace.config)
+    return IssueView(issue, issue_number(workspace, issue), sections, related, workspace.config,
+                     groups, block)
+
+
+def _picks(data: list[Any], by_id: dict[str, Article]) -> tuple[RelatedPick, ...]:
+    return tuple(RelatedPick(by_id[a], float(s), tuple(t), tuple(map(float, c)), float(d))
+                 for a, s, t, c, d in data)
+
+
+def _known_shapes() -> bool:
+    """The view and group fields this cache stores (a merge that adds one disables it)."""
+    return [f.name for f in dataclasses.fields(IssueView)] == VIEW_FIELDS and [
+        [f.name for f in dataclasses.fields(t)] for t in (Group, Item)] == GROUP_FIELDS
 
 
 _memo: list[tuple[Workspace, dict[str, IssueView], dict[Path | None, SelectionCache]]] = []  # the last workspace's views: check, then build

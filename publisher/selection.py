@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from publisher.config import Config
+from publisher.digest.groups import Group
+from publisher.digest.picks import choose_picks
 from publisher.records import Issue
 from publisher.related import RelatedIndex, RelatedPick
 from publisher.rules import SectionIndex, SectionPicks
@@ -20,6 +22,13 @@ class IssueView:
     sections: tuple[SectionPicks, ...]
     related: dict[str, tuple[RelatedPick, ...]]
     config: Config
+    # The links and auto layouts: category groups, and the issue's "Related from the archive".
+    groups: tuple[Group, ...] = ()
+    block: tuple[RelatedPick, ...] = ()
+
+    @property
+    def layout(self) -> str:
+        return self.config.email.layout
 
     @property
     def web_url(self) -> str:
@@ -43,13 +52,17 @@ def issue_number(workspace: Workspace, issue: Issue) -> int:
 def select_issue(
     workspace: Workspace, issue: Issue, index: RelatedIndex, sections: SectionIndex | None = None
 ) -> IssueView:
-    sections = sections or SectionIndex(workspace.config.sections, workspace.articles)
+    config = workspace.config
+    sections = sections or SectionIndex(config.sections, workspace.articles)
+    picks = choose_picks(config, index, sections, issue)
     return IssueView(
         issue=issue,
         number=issue_number(workspace, issue),
-        sections=tuple(sections.select(s, issue) for s in workspace.config.sections),
-        related=index.related_for_issue(issue),
-        config=workspace.config,
+        sections=picks.sections(config),
+        related=picks.related,
+        config=config,
+        groups=picks.groups,
+        block=picks.block,
     )
 
 

@@ -164,8 +164,10 @@ def archive_problems(issues: Iterable[Issue]) -> list[Problem]:
     return problems
 
 
-def record_warnings(issue: Issue) -> list[Problem]:
-    """Things an editor should fix but that do not stop a build (errors with --strict)."""
+def record_warnings(issue: Issue, summaries: bool = True) -> list[Problem]:
+    """Things an editor should fix but that do not stop a build (errors with --strict).
+
+    summaries=False: a missing summary is no warning (a links digest needs none)."""
     file = f"issues/{issue.id}.toml"
     problems = []
     if not issue.articles:
@@ -173,7 +175,7 @@ def record_warnings(issue: Issue) -> list[Problem]:
                                 "articles", "add [[articles]] or run 'publisher import'", "warning"))
     for n, article in enumerate(issue.articles, 1):
         record = f"article #{n} (id '{article.id}')"
-        if not article.summary:
+        if summaries and not article.summary:
             problems.append(
                 Problem(file, "no summary", record, "summary", "add a sentence or two", "warning")
             )

@@ -22,6 +22,8 @@ from publisher.names import ISSUES_DIR as ISSUES_DIR
 from publisher.records import SLUG_RE, Article, Issue, slugify
 from publisher.validate import CONFIG_FILE, archive_problems, config_problems, issue_problems
 
+DEEP_HINT = "an issue or a setting needs a few levels of tables and lists, not hundreds"
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -76,6 +78,8 @@ def read_toml(path: Path, label: str) -> dict[str, Any]:
         raise ConfigError(Problem(file=label, message="file not found")) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(Problem(file=label, message=f"cannot read the file: {exc}")) from exc
+    except RecursionError as exc:  # tables or arrays nested thousands deep
+        raise RecordError(Problem(label, "is nested too deeply to read", hint=DEEP_HINT)) from exc
     except tomllib.TOMLDecodeError as exc:
         line = _toml_error_line(str(exc))
         raise RecordError(
@@ -122,6 +126,8 @@ def load_config(root: Path) -> Config:
         raise ConfigError(problems)
     try:
         return Config(**data)
+    except RecursionError as exc:
+        raise ConfigError(Problem(CONFIG_FILE, "is nested too deeply to read", hint=DEEP_HINT)) from exc
     except ValidationError as exc:
         raise ConfigError(config_problems(data, exc)) from exc
     except SettingsError as exc:  # a PUBLISHER_ value pydantic-settings cannot parse
@@ -145,6 +151,8 @@ def load_issue(path: Path, label: str) -> tuple[Issue | None, list[Problem]]:
         ]
     try:
         return Issue(id=issue_id, **data), []
+    except RecursionError:
+        return None, [Problem(label, "is nested too deeply to read", hint=DEEP_HINT)]
     except ValidationError as exc:
         return None, issue_problems(label, data, exc)
     except TypeError:

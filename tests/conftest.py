@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# Hermetic: publish and check --links fetch no real site (the example's links are made up);
+# tests/test_links.py turns fetching on against its own server on 127.0.0.1.
+os.environ.setdefault("PUBLISHER_CHECK__FETCH", "false")
+
+pytest_plugins = ["tests.postgres"]
 
 
 @dataclass
@@ -21,11 +27,13 @@ class Run:
     stderr: str
 
 
-def run_cli(*args: str, cwd: Path) -> Run:
-    """Run `publisher ARGS` as a user would: a new process, real exit code and streams."""
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Run `publisher ARGS` as a user would: a new process, real exit code and streams;
+    `env` adds variables to this process's environment."""
     proc = subprocess.run(
         [sys.executable, "-m", "publisher", *args],
         cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **env} if env else None,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 

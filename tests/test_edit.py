@@ -106,6 +106,7 @@ def test_publish_keeps_comments_and_stores_the_hash(example: Path) -> None:
     workspace = load_workspace(example)
     assert new.pop("content_hash") == issue_hash(workspace.issue(DRAFT))
     assert new.pop("number") == [i.id for i in workspace.issues].index(DRAFT) + 1
+    assert new.pop("rules_version") == 2  # the pick rules it went out with
     assert new == old  # nothing else changed
     entry = workspace.registry[DRAFT]  # and issues/.published.toml records it
     assert (entry.number, entry.content_hash) == (7, issue_hash(workspace.issue(DRAFT)))

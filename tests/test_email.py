@@ -330,9 +330,9 @@ def test_an_unchanged_issue_comes_from_the_cache(tmp_path: Path) -> None:
     assert output.read_bytes() == marked  # not rendered, nor inlined, again
     (ws / "templates").mkdir()
     css = (builtin_templates() / "email.css").read_text()
-    (ws / "templates/email.css").write_text(css.replace("#0b5394", "#0b5395"))
+    (ws / "templates/email.css").write_text(css.replace("#9a4f00", "#9a4f01"))
     build(ws)
-    assert b"VIEW IN BROWSER" not in output.read_bytes() and "#0b5395" in output.read_text()
+    assert b"VIEW IN BROWSER" not in output.read_bytes() and "#9a4f01" in output.read_text()
 
 
 def test_a_no_op_rebuild_replays_and_a_touched_output_rebuilds(tmp_path: Path) -> None:

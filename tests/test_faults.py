@@ -170,7 +170,7 @@ def test_a_second_build_waits_for_the_first_and_says_so(tmp_path: Path) -> None:
         assert proc.poll() is None and public_tree(ws / "build") == old
     finally:
         os.close(lock)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "A renamed newsletter" in (ws / "build/index.html").read_text()
     assert not temp_names(public_tree(ws / "build"))

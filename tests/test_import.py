@@ -25,11 +25,11 @@ from publisher.importers import Options, SourceError, import_into
 from publisher.records import Article
 from publisher.scaffold import create_workspace
 from publisher.workspace import load_workspace
-from tests.conftest import SHARED, run_cli
+from tests.conftest import run_cli
 
-FEEDS = SHARED / "fixtures" / "feeds"
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"  # vendored: see its README
 REAL = sorted((FEEDS / "real").glob("*")) if FEEDS.is_dir() else []
-needs_fixtures = pytest.mark.skipif(not FEEDS.is_dir(), reason="../shared/fixtures is absent")
+needs_fixtures = pytest.mark.skipif(not FEEDS.is_dir(), reason="tests/fixtures/feeds is absent")
 DRAFT = "2024-20"
 
 
@@ -326,7 +326,7 @@ def test_bad_input_exits_non_zero_and_changes_nothing(
     workspace: Path, tmp_path: Path, make_source: Callable[[Path], str], message: str
 ) -> None:
     if "notafeed" in make_source(tmp_path) and not FEEDS.is_dir():
-        pytest.skip("../shared/fixtures is absent")
+        pytest.skip("tests/fixtures/feeds is absent")
     path = workspace / "issues" / f"{DRAFT}.toml"
     before = path.read_bytes()
     run = run_cli("import", make_source(tmp_path), "--into", DRAFT, "--timeout", "3", cwd=workspace)

@@ -168,7 +168,7 @@ def test_each_edit_rebuilds_what_changes_and_equals_a_cold_build(
     assert changed, "the edit changed nothing: the test is not testing"
 
 
-def test_a_title_edit_selects_nothing_again(archive: Path) -> None:
+def test_a_title_edit_selects_only_its_issue_again(archive: Path) -> None:
     from publisher.selectcache import SelectionCache, select_cached
     from publisher.workspace import load_workspace
 
@@ -176,7 +176,7 @@ def test_a_title_edit_selects_nothing_again(archive: Path) -> None:
     workspace = load_workspace(archive)
     cache = SelectionCache(archive / ".build.generations" / "cache")
     views = select_cached(workspace, list(workspace.issues), cache)
-    assert cache.selected == []
+    assert cache.selected == [issue_files(archive)[5].stem]  # its own intro and summaries count
     titles = {a.title for v in views for picks in v.related.values() for p in picks for a in [p.article]}
     assert "A new title" in titles | {a.title for v in views for a in v.issue.articles}
 
@@ -249,3 +249,18 @@ def test_selection_on_every_core_picks_what_one_core_picks(tmp_path: Path) -> No
     every = select_cached(workspace, issues, SelectionCache(None), parallel=True)
     assert [_view_data(v) for v in every] == [_view_data(v) for v in one]
     assert every == one
+
+
+@pytest.mark.parametrize("layout", ["links", "auto"])
+def test_the_digest_layouts_rebuild_from_the_selection_cache_as_a_cold_build(
+    tmp_path: Path, layout: str
+) -> None:
+    from tests.archive import make_archive
+
+    ws = make_archive(tmp_path / "ws", 14, articles=3)
+    set_config("email", "layout", layout)(ws)
+    build_in(ws)
+    EDITS["article title"](ws)
+    EDITS["article tags"](ws)
+    build_in(ws)
+    assert public_tree(ws / "build") == cold_tree(ws, tmp_path)

@@ -185,11 +185,19 @@ def test_files_publisher_did_not_make_are_kept_and_its_own_stale_ones_pruned(
     assert ours == public_tree(built / "build")
 
 
+def correct(ws: Path, note: str) -> None:
+    """Edit the published 2024-16 the one way allowed: then `publish --amend` records it
+    (dated the issue's own day, so only its content changes, not its feed dates)."""
+    issue = ws / "issues/2024-16.toml"
+    issue.write_text(issue.read_text().replace('intro = """\n', f'intro = """\n{note} ', 1))
+    amend = run_cli("publish", "2024-16", "--amend", "--date", "2024-04-19", cwd=ws)
+    assert amend.code == 0, amend.stderr
+
+
 def test_a_partial_build_keeps_every_other_issue(built: Path, tmp_path: Path) -> None:
     ws = workspace_copy(built, tmp_path)
     before = public_tree(ws / "build")
-    issue = ws / "issues/2024-16.toml"
-    issue.write_text(issue.read_text().replace('intro = """\n', 'intro = """\nCorrected. ', 1))
+    correct(ws, "Corrected.")
     result = run_build(ws, "2024-16")
     assert result.returncode == 0, result.stderr
     after = public_tree(ws / "build")
@@ -203,9 +211,8 @@ def test_unchanged_files_are_linked_not_rewritten_and_old_generations_go(
 ) -> None:
     ws = workspace_copy(built, tmp_path)
     old = (ws / "build").resolve()
-    issue = ws / "issues/2024-16.toml"
     for n in range(3):
-        issue.write_text(issue.read_text().replace('intro = """\n', f'intro = """\nEdit {n}. ', 1))
+        correct(ws, f"Edit {n}.")
         assert run_build(ws).returncode == 0
     assert not old.exists()  # the first generation is gone by now
     previous = sorted(p for p in (ws / ".build.generations").iterdir() if p.name.isdigit())
@@ -223,8 +230,7 @@ def test_a_read_only_build_folder_is_never_written_into(built: Path, tmp_path: P
         for name in files:
             os.chmod(Path(folder) / name, 0o444)
         os.chmod(folder, 0o555)
-    issue = ws / "issues/2024-16.toml"
-    issue.write_text(issue.read_text().replace('intro = """\n', 'intro = """\nCorrected. ', 1))
+    correct(ws, "Corrected.")
     result = run_build(ws)  # a new generation beside it; the read-only one is left as it was
     assert result.returncode == 0, result.stderr
     assert public_tree(old) == before and (ws / "build").resolve() != old

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 from xml.sax import SAXParseException
 
 import feedparser
@@ -12,11 +14,13 @@ import feedparser
 from publisher.errors import Problem
 from publisher.importers.mapping import (
     Candidate,
+    InvalidDate,
     absolute_url,
     html_to_markdown,
     parse_date,
     plain_text,
     tags_from,
+    url_key,
 )
 from publisher.importers.sources import SourceError
 
@@ -42,7 +46,36 @@ def parse_feed(
     feed = parsed.feed
     fallback = parse_date(dict.get(feed, "updated") or dict.get(feed, "published"))
     items = [_candidate(e, n, label, bases, fallback) for n, e in enumerate(parsed.entries, 1)]
+    distinct_links(items, parsed.entries, feed.get("link", ""))
     return items, notes
+
+
+def distinct_links(items: list[Candidate], entries: list[Any], channel: str) -> None:
+    """Podcast and media feeds often give every item the channel's <link>: such an item is
+    its permalink <guid>, else its enclosure, else the link with its guid as a #fragment."""
+    counts = Counter(url_key(i.url) for i in items if i.url)
+    shared = {k for k, n in counts.items() if n > 1} | ({url_key(channel)} if channel else set())
+    for item, entry in zip(items, entries, strict=True):
+        if item.url and url_key(item.url) in shared:
+            found, how = _own_link(entry, item.url)
+            if found and url_key(found) not in shared:
+                item.notes.append(f"its <link> is shared with other items: took its {how}")
+                item.url = found
+
+
+def _own_link(entry: Any, link: str) -> tuple[str, str]:
+    guid = str(entry.get("id", "")).strip()
+    # feedparser: guidislink is false only for isPermaLink="false"
+    if guid.startswith(("https://", "http://")) and entry.get("guidislink", True):
+        return guid, "permalink <guid>"
+    for enclosure in entry.get("enclosures", []):
+        if (href := str(enclosure.get("href", ""))).startswith(("https://", "http://")):
+            return href, "enclosure"
+    if guid.startswith(("https://", "http://")):
+        return guid, "<guid>"
+    if guid:
+        return f"{link.split('#')[0]}#{quote(guid, safe='')}", "<guid> as a #fragment of the link"
+    return "", ""
 
 
 def _check(parsed: Any, data: bytes, label: str, strict: bool) -> list[str]:
@@ -100,8 +133,11 @@ def _candidate(
     title = plain_text(entry.get("title", "")).strip()
     item = Candidate(where=f"{label}, item #{n}" + (f" ('{title[:60]}')" if title else ""))
     item.title, item.url, item.id = title, link, ""
-    item.published = _entry_date(entry)
-    if item.published is None and fallback is not None:
+    try:
+        item.published = _entry_date(entry)
+    except InvalidDate as exc:
+        item.invalid = f"field 'published' (the item's date): {exc}"
+    if item.published is None and fallback is not None and not item.invalid:
         item.published = fallback
         item.notes.append("no date of its own: took the feed's date")
     item.summary = html_to_markdown(_summary_html(entry), link or bases[0])
@@ -118,7 +154,7 @@ def _entry_date(entry: Any) -> date | None:
     Friday evening in New York would be Saturday's), else feedparser's parse."""
     # dict.get: FeedParserDict.get maps missing keys to others, with a DeprecationWarning.
     for key in ("published", "updated", "created"):
-        if found := parse_date(dict.get(entry, key)):
+        if found := parse_date(dict.get(entry, key)):  # InvalidDate: never feedparser's roll-over
             return found
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         if parsed := dict.get(entry, key):

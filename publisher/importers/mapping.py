@@ -13,9 +13,11 @@ import lxml.html
 from feedparser.datetimes import _parse_date as feedparser_date
 from lxml import etree
 
+from publisher.links.normalize import normalize_url
 from publisher.records import normalize_tag, slugify
 
 SUMMARY_LIMIT = 1000
+TITLE_LIMIT = 120
 ID_LIMIT = 80
 # Local-language month names seen in real feeds ("mer, 16 nov 2022"): Italian, French,
 # German, Spanish, Portuguese, Dutch; feedparser understands only English ones.
@@ -56,6 +58,14 @@ class Candidate:
     image: dict[str, Any] | None = None
     popularity: int | None = None
     notes: list[str] = field(default_factory=list)
+    invalid: str = ""  # why the item cannot become an article, naming the field
+
+
+class InvalidDate(ValueError):
+    """A date written as YYYY-MM-DD that no calendar has (2024-02-30)."""
+
+
+ISO_DAY_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[T ])")
 
 
 def parse_date(value: object) -> date | None:
@@ -67,6 +77,11 @@ def parse_date(value: object) -> date | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
+    if (day := ISO_DAY_RE.match(text)) and _iso_date(text) is None:
+        try:
+            date(*map(int, day.groups()))
+        except ValueError as exc:  # lenient parsers would roll it over: 2024-02-30 -> 2024-03-01
+            raise InvalidDate(f"'{text}' is not a date: {exc}") from exc
     for parse in (_iso_date, _rfc822_date, _feedparser_date, _local_date):
         if (found := parse(text)) is not None:
             return found
@@ -120,11 +135,9 @@ def absolute_url(url: str, bases: list[str]) -> str:
 
 
 def url_key(url: str) -> str:
-    """The form two URLs are compared in: no fragment, no trailing slash, lowercase host."""
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/")
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.netloc.lower().removeprefix('www.')}{path}{query}"
+    """The form two URLs are compared in (publisher.links.normalize): https, no www., no
+    tracking parameters or trailing slash; a non-empty #fragment names another item."""
+    return normalize_url(url)
 
 
 def article_id(url: str, taken: set[str]) -> str:
@@ -138,8 +151,23 @@ def article_id(url: str, taken: set[str]) -> str:
     return candidate
 
 
+BACKSLASH_RE = re.compile(r"\\(.)")
+
+
 def tags_from(terms: list[str]) -> list[str]:
-    return list(dict.fromkeys(t for t in (normalize_tag(x) for x in terms if x) if t))
+    """Normalised tags; backslash escapes some exports leave (angie\\'s-list) are undone."""
+    unescaped = (BACKSLASH_RE.sub(r"\1", x) for x in terms if x)
+    return list(dict.fromkeys(t for t in map(normalize_tag, unescaped) if t))
+
+
+def title_from_summary(item: Candidate) -> None:
+    """An item without a title (valid RSS 2.0) is titled by its description's first sentence."""
+    if item.title or not item.summary:
+        return
+    from publisher.markup import first_sentence  # only for such items: Markdown loads late
+
+    item.title = first_sentence(item.summary, TITLE_LIMIT)
+    item.notes.append("no title: took the first sentence of its description; check it")
 
 
 def plain_text(html: str) -> str:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from publisher.edit import append_articles, toml_value
 from publisher.errors import Problem, RecordError, UsageError
 from publisher.importers.feed import parse_feed
-from publisher.importers.mapping import Candidate, article_id, url_key
+from publisher.importers.mapping import Candidate, article_id, title_from_summary, url_key
 from publisher.importers.sources import Source, read_source
 from publisher.importers.tables import parse_csv, parse_json
 from publisher.records import Article, Issue, normalize_tag
@@ -117,6 +117,7 @@ class Picker:
 
     def take(self, item: Candidate) -> Article | None:
         self.pending_note = ""
+        title_from_summary(item)
         reason = self.reason_to_skip(item)
         if reason is None and self.options.limit is not None and self.added >= self.options.limit:
             self.over_limit += 1  # reported once, not item by item
@@ -131,6 +132,8 @@ class Picker:
 
     def reason_to_skip(self, item: Candidate) -> str | None:
         options = self.options
+        if item.invalid:
+            return f"invalid: {item.invalid}"
         if item.notes and not item.title and not item.url:
             return item.notes[0]
         if not item.url:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from publisher.errors import Problem, PublisherError
 Kind = Literal["feed", "json", "csv"]
 TIMEOUT = 10.0
 MAX_BYTES = 50_000_000
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class SourceError(PublisherError):
@@ -37,10 +40,22 @@ def read_source(source: str, timeout: float = TIMEOUT) -> Source:
     """The bytes of a file or URL and what they are (by extension, type or first byte)."""
     if is_url(source):
         data, content_type, final_url = fetch(source, timeout)
-        return Source(source, data, sniff(source, data, content_type), final_url)
+        data = gunzip(data, source)
+        return Source(source, data, sniff(source.removesuffix(".gz"), data, content_type), final_url)
     path = Path(source)
-    data = read_file(path)
-    return Source(source, data, sniff(path.name, data, ""))
+    data = gunzip(read_file(path), source)
+    return Source(source, data, sniff(path.name.removesuffix(".gz"), data, ""))
+
+
+def gunzip(data: bytes, label: str) -> bytes:
+    """A gzip-compressed file (feed.xml.gz, or a saved response) is read as what it holds."""
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            return stream.read(MAX_BYTES)
+    except (OSError, EOFError) as exc:
+        raise SourceError(Problem(label, f"a damaged gzip file: {exc}", hint="fetch it again")) from exc
 
 
 def read_file(path: Path) -> bytes:

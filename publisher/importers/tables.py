@@ -10,6 +10,7 @@ from typing import Any
 from publisher.errors import Problem
 from publisher.importers.mapping import (
     Candidate,
+    InvalidDate,
     absolute_url,
     html_to_markdown,
     parse_date,
@@ -122,7 +123,10 @@ def _candidate(row: Any, where: str, base: str) -> Candidate:
     item.title = plain_text(_text(_pick(row, "title"))).strip()
     item.url = absolute_url(_text(_pick(row, "url")), [base])
     item.id = slugify(_text(_pick(row, "id")))
-    item.published = parse_date(_pick(row, "published"))
+    try:
+        item.published = parse_date(_pick(row, "published"))
+    except InvalidDate as exc:
+        item.invalid = f"field 'published': {exc}; write a real day, like 2024-02-29"
     item.summary = html_to_markdown(_text(_pick(row, "summary")))
     item.category = _text(_pick(row, "category"))
     item.tags = tags_from(_list(_pick(row, "tags")))

@@ -1,0 +1,1 @@
+"""Delivery: the subscriber ledger, tokens, and (from the send issue) journals and transports."""

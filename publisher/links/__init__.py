@@ -1,0 +1,1 @@
+"""Link checks before sending: duplicates of recent issues, dead links, placeholders."""

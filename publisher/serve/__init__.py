@@ -1,0 +1,1 @@
+"""`publisher serve`: the subscribe, confirm and unsubscribe endpoint (Starlette on uvicorn)."""
