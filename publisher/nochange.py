@@ -92,7 +92,7 @@ def report_unchanged(argv: list[str]) -> bool:
     ids, out, drafts, root = parsed
     try:
         last = unchanged(root, ids, out, drafts)
-    except OSError:
+    except Exception:  # the full build decides, and reports, whatever went wrong
         return False
     if last is None or (last.warnings and sys.stderr.isatty()):
         return False  # warnings on a terminal: the CLI prints them in colour
