@@ -15,13 +15,14 @@ from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
 from publisher.generations import Site
 from publisher.manifest import Manifest
-from publisher.outdir import output_target, refuse_editors_files
+from publisher.outdir import output_target, refuse_editors_files, refuse_nested
 from publisher.records import Issue
 from publisher.render import FEED_ENTRY, Rendered, Theme, render_issues, template_problem
 from publisher.selectcache import SelectionCache, views_for
 from publisher.selection import IssueView
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
+from publisher.web.pages import keep_owners_robots, render_web
 from publisher.workspace import Workspace, load_config, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
@@ -81,6 +82,7 @@ def render_site(
         for v in published if full
     }
     files.update(render_feeds(workspace.config, published, contents))
+    files.update(render_web(env, workspace.config, views))
     return files
 
 
@@ -101,6 +103,7 @@ def build(
     config = load_config(root)
     target = output_target(root, config, out)
     refuse_editors_files(root, config, target)
+    refuse_nested(target)
     site = Site(target)
     stamp = BuildStamp(root, config, (sorted(ids or []), drafts))
     if (last := stamp.replay(site.layout)) is not None:  # no input changed since the last build
@@ -111,7 +114,7 @@ def build(
     problems = scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ())
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
-    site.previous()  # refuse a folder publisher did not make before rendering
+    previous = site.previous()  # refuse a folder publisher did not make before rendering
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
     views, picks = views_for(workspace, site.layout.cache, site_issues)  # changed issues only
@@ -130,7 +133,7 @@ def build(
         files.update(render_site(env, workspace, views, rendered))
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
-    problems += budget + feed_size_warnings(files)
+    problems += budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
     record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems)
     waiting = (lambda: on_wait(target.path)) if on_wait else None
     written = site.publish(files, bool(ids), record, waiting, lambda: keep(rendered, cache, picks, workspace))

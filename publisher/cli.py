@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import track
 
 from publisher.delivery.commands import subscribers_app
+from publisher.delivery.send_commands import send_command
 from publisher.errors import Problem, PublisherError, UsageError
 from publisher.serve.commands import serve
 
@@ -301,6 +302,18 @@ def publish(
     if amend:
         verb = f"Amended (updated = {published.updated})" if published.updated else "Recorded"
     out.print(f"{verb} issues/{published.id}.toml: {len(published.articles)} articles")
+    announce(root)
+
+
+def announce(root: Path) -> None:
+    """WebSub: ping [feeds] hub for each main feed; a failure is only a warning."""
+    from publisher.websub import ping_hub
+    from publisher.workspace import load_config
+
+    pinged, problems = ping_hub(load_config(root))
+    report(problems)
+    if pinged:
+        out.print(f"Pinged the WebSub hub for {len(pinged)} feeds", markup=False)
 
 
 @app.command("list")
@@ -320,6 +333,7 @@ def list_(root: Root = Path(".")) -> None:
 
 app.add_typer(subscribers_app, name="subscribers")
 app.command()(serve)
+app.command("send")(send_command)
 
 
 def main() -> None:

@@ -19,11 +19,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from publisher.delivery.send_settings import SendSettings
 from publisher.delivery.settings import SubscribersSettings
 from publisher.digest.config import Layout
+from publisher.labels import TagSettings
 from publisher.links.config import LinkCheck
 from publisher.records import HttpUrl, Slug, normalize_tag, one_line
 from publisher.values import Address, Language, OptionalAddress, TimeZone, plain_text
+from publisher.web.settings import Site
 
 
 class Part(BaseModel):
@@ -59,6 +62,7 @@ class Newsletter(Part):
     author_email: OptionalAddress = ""
     logo: HttpUrl | None = None
     icon: HttpUrl | None = None
+    image: HttpUrl | None = None  # link previews (og:image) of pages that have no image of their own
 
 
 class Email(Part):
@@ -101,7 +105,7 @@ class Email(Part):
 class Feeds(Part):
     """[feeds]: which feeds, how long, full content or summaries, ids that never change."""
 
-    formats: tuple[Literal["rss", "atom"], ...] = ("rss", "atom")
+    formats: tuple[Literal["rss", "atom", "json"], ...] = ("rss", "atom")
     limit: Annotated[PositiveInt, Field(le=10_000)] = 20
     content: Literal["full", "summary"] = "full"
     articles: bool = False
@@ -112,6 +116,8 @@ class Feeds(Part):
     # The host in entry ids (tag:<host>,<year>:issue/<id>); default: the newsletter url's host.
     # Pin it before moving the newsletter to a new address, so readers see no duplicates.
     id_domain: str = ""
+    # Never feed categories nor tag pages (besides editors-choice and sponsored); globs allowed.
+    hidden_tags: Annotated[tuple[str, ...], AfterValidator(lambda t: tuple(map(normalize_tag, t)))] = ()
 
     @field_validator("id_domain")
     @classmethod
@@ -234,6 +240,9 @@ class Config(BaseSettings):
     subscribers: SubscribersSettings = SubscribersSettings()
     layout: Layout = Layout()
     check: LinkCheck = LinkCheck()
+    site: Site = Site()
+    tags: TagSettings = TagSettings()
+    send: SendSettings = SendSettings()
 
     @field_validator("sections")
     @classmethod

@@ -24,7 +24,15 @@ from pathlib import Path
 from publisher.errors import BuildError
 from publisher.lock import exclusive
 from publisher.manifest import Manifest, stat_of
-from publisher.outdir import Previous, Target, inspect, others_files, refuse_conflicts
+from publisher.outdir import (
+    Previous,
+    Target,
+    generation_of,
+    home_of,
+    inspect,
+    others_files,
+    refuse_conflicts,
+)
 from publisher.output import carry, write_generation
 
 NEXT_LINK = "next.link"  # the new symlink, before it is renamed over the output
@@ -36,7 +44,7 @@ class Layout:
 
     @property
     def home(self) -> Path:
-        return self.output.parent / f".{self.output.name}.generations"
+        return home_of(self.output)
 
     @property
     def cache(self) -> Path:
@@ -50,13 +58,7 @@ class Layout:
 
     def current(self) -> int | None:
         """The generation the output links to, if it is a link of ours."""
-        try:
-            text = os.readlink(self.output)
-        except OSError:
-            return None
-        prefix = self.home.name + "/"
-        number = text.removeprefix(prefix) if text.startswith(prefix) else ""
-        return int(number) if number.isdigit() else None
+        return generation_of(self.output)
 
     def numbers(self) -> list[int]:
         try:
@@ -118,7 +120,8 @@ class Site:
         written, hashes = write_generation(folder, files, previous.folder, known)
         ours = [rel for rel in previous.files if rel not in files] if partial else []
         if previous.folder is not None:
-            carry(folder, previous.folder, [rel for rel in [*ours, *others] if rel not in files])
+            ours = carry(folder, previous.folder, ours)
+            carry(folder, previous.folder, [rel for rel in others if rel not in files])
         record.files = {rel: stat_of(folder / rel) for rel in sorted([*files, *ours])}
         hashes.update({rel: previous.hashes[rel] for rel in ours if rel in previous.hashes})
         record.hashes = dict(sorted(hashes.items()))
@@ -138,7 +141,10 @@ class Site:
         except BaseException:
             if self.layout.current() != number:
                 shutil.rmtree(self.layout.folder(number), ignore_errors=True)
-                self.layout.manifest(number).unlink(missing_ok=True)
+                with suppress(OSError):
+                    self.layout.manifest(number).unlink(missing_ok=True)
+                    if (self.layout.home / NEXT_LINK).is_symlink():
+                        (self.layout.home / NEXT_LINK).unlink()
             raise
 
     @contextmanager
@@ -152,15 +158,17 @@ class Site:
 
 def explain_os_error(exc: OSError, layout: Layout, stage: str) -> tuple[str, str]:
     """(message, hint) for a failed write: which folder, why, and that nothing was lost."""
-    where = f"'{exc.filename}'" if exc.filename else f"'{layout.home}'"
+    path = Path(os.fsdecode(exc.filename2 or exc.filename or layout.home))  # a rename's target
     reason = exc.strerror or str(exc)
     previous = stage == "write" or os.path.lexists(layout.output)
     intact = "the previous build is intact" if previous else "nothing was changed"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (f"the disk is full ({reason}) writing {where}; {intact}",
+        return (f"the disk is full ({reason}) writing '{path}'; {intact}",
                 f"free some space on the disk of '{layout.output.parent}' and build again")
-    return (f"cannot write {where} ({reason}); {intact}",
-            f"build into a folder you can write, on a writable disk; not '{layout.output}'")
+    message = f"cannot build into '{layout.output}': cannot write '{path}' ({reason}); {intact}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return message, f"make '{path.parent}' writable, or build elsewhere with --out DIR"
+    return message, "build into another folder with --out DIR"
 
 
 def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:

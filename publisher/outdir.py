@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # a no-op build decides before pydantic is imported (see noch
     from publisher.config import Config
 
 ENV_OUTPUT = "PUBLISHER_BUILD__OUTPUT"
+HOME_SUFFIX = ".generations"
 LEGACY_MARKERS = (".cache/build.json", ".cache/issues")  # what builds before generations left
 Kind = Literal["missing", "ours", "empty", "legacy"]
 
@@ -62,16 +63,16 @@ def output_target(root: Path, config: Config, out: Path | None) -> Target:
 
 def refuse_editors_files(root: Path, config: Config, target: Target) -> None:
     """The workspace, or a folder holding or inside its issues/, templates/, config.toml, .git."""
-    workspace = root.resolve()
+    workspace = Path(os.path.realpath(root))  # realpath: a loop of links is not an exception
     guarded = {
         workspace: "the workspace folder (config.toml, issues/, templates/)",
         workspace / "issues": "issues/, the editor's issues",
-        (workspace / config.build.templates).resolve(): "the templates folder",
+        Path(os.path.realpath(workspace / config.build.templates)): "the templates folder",
         workspace / "config.toml": "config.toml",
         workspace / ".git": ".git",
     }
     hint = f"build into a folder of its own: {_suggestion(target)}"
-    for path in dict.fromkeys([target.path, target.path.resolve()]):
+    for path in dict.fromkeys([target.path, Path(os.path.realpath(target.path))]):
         shown = f"'{target.shown}'" + (f" (a link to '{path}')" if path != target.path else "")
         for guard, what in guarded.items():
             if path == guard:
@@ -80,6 +81,37 @@ def refuse_editors_files(root: Path, config: Config, target: Target) -> None:
                 raise target.refuse(f"{shown} holds {what}: a build could replace it", hint)
             if guard != workspace and path.is_relative_to(guard):
                 raise target.refuse(f"{shown} lies inside {what}", hint)
+
+
+def refuse_nested(target: Target) -> None:
+    """A folder inside another build (its public tree, or its generations)."""
+    for parent in target.path.parents:
+        if generation_of(parent) is not None or _is_home(parent):
+            raise target.refuse(
+                f"'{target.shown}' lies inside '{parent}', which publisher builds into",
+                f"build into a folder of its own: {_suggestion(target)}",
+            )
+
+
+def _is_home(folder: Path) -> bool:
+    name = folder.name
+    return name.startswith(".") and name.endswith(HOME_SUFFIX) and (folder / "lock").is_file()
+
+
+def home_of(output: Path) -> Path:
+    """The hidden folder beside the output that holds its generations."""
+    return output.parent / f".{output.name}{HOME_SUFFIX}"
+
+
+def generation_of(output: Path) -> int | None:
+    """The generation the output links to, if it is one of publisher's links."""
+    try:
+        text = os.readlink(output)
+    except OSError:
+        return None
+    prefix = home_of(output).name + "/"
+    number = text.removeprefix(prefix) if text.startswith(prefix) else ""
+    return int(number) if number.isdigit() else None
 
 
 def _suggestion(target: Target) -> str:
@@ -96,7 +128,7 @@ def inspect(target: Target, home: Path, current: int | None) -> Previous:
     if path.is_symlink():
         return _ours(target, home, current)
     if not path.exists():
-        return Previous("missing")
+        return _unlinked(home)
     if not path.is_dir():
         raise target.refuse(
             f"'{target.shown}' is {_kind(path)}, not a folder publisher made",
@@ -128,13 +160,26 @@ def _ours(target: Target, home: Path, current: int | None) -> Previous:
     return Previous("ours", folder, current, files, manifest.hashes if manifest else {})
 
 
+def _unlinked(home: Path) -> Previous:
+    """No output, but maybe generations (its link was removed by hand): the newest complete
+    one is the previous build, so files in it that publisher did not make are kept."""
+    try:
+        numbers = sorted((int(p.name) for p in home.iterdir() if p.name.isdigit()), reverse=True)
+    except OSError:
+        return Previous("missing")
+    for number in numbers:
+        if (manifest := Manifest.read(home / f"{number}.json")) is not None:
+            return Previous("missing", home / str(number), number, manifest.files)
+    return Previous("missing")
+
+
 def _kind(path: Path) -> str:
     mode = path.stat().st_mode
     if stat.S_ISREG(mode):
         return "a file"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
-    return "not a regular folder"
+    return "a special file (a pipe or a socket)"
 
 
 def entries(folder: Path) -> list[str]:

@@ -79,15 +79,21 @@ def make_durable(folder: Path, written: list[str]) -> None:
             os.close(fd)
 
 
-def carry(folder: Path, previous: Path, paths: Iterable[str]) -> None:
-    """Bring files of the previous generation into the new one, as they are."""
+def carry(folder: Path, previous: Path, paths: Iterable[str]) -> list[str]:
+    """Bring files of the previous generation into the new one, as they are; returns those
+    carried (one deleted by hand meanwhile is not)."""
+    carried = []
     for rel in paths:
         source, target = previous / rel, folder / rel
+        if not os.path.lexists(source):
+            continue
+        carried.append(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_symlink():
             os.symlink(os.readlink(source), target)
         elif not _link(source, target):
             shutil.copy2(source, target)
+    return carried
 
 
 def _same(path: Path, data: bytes, digest: str, known: tuple[list[int], str] | None) -> bool:

@@ -14,8 +14,10 @@ from publisher.frozen import REGISTRY, issue_hash, with_entry
 from publisher.records import Issue
 from publisher.theme import builtin_templates
 
-# Build output and personal data (the subscriber ledger in private/) stay out of git.
-GITIGNORE = "build/\nprivate/\n"
+# Build output and personal data (the subscriber ledger in private/) stay out of git. build is a
+# symlink to a generation in .build.generations/, and "build/" would match only a folder.
+GITIGNORE = "/build\n/.build.generations/\nprivate/\n"
+
 
 def iso_week_id(day: date) -> str:
     year, week, _ = day.isocalendar()

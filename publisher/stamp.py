@@ -88,8 +88,9 @@ def inputs_digest(root: Path, templates: Path, arguments: str) -> str:
         folders.append((label, folder, _files(folder)))
     for label, folder, paths in folders:
         digest.update(f"{label}:{len(paths)}\0".encode())
-        for path in paths:
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+        for path in paths:  # a pipe or folder in issues/ is named only: loading reports it
+            data = path.read_bytes() if path.is_file() else b""
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + data)
     for package in PACKAGES:
         digest.update(_version(package).encode())
     return digest.hexdigest()

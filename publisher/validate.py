@@ -17,7 +17,7 @@ from publisher.errors import Problem
 from publisher.names import CONFIG_FILE as CONFIG_FILE
 from publisher.records import Article, Image, Issue
 
-SECRET_KEYS = {("email", "smtp_password")}
+SECRET_KEYS = {("email", "smtp_password"), ("send", "password")}
 
 
 def _model_fields(model: type[BaseModel]) -> list[str]:

@@ -72,6 +72,9 @@ class Workspace:
 
 def read_toml(path: Path, label: str) -> dict[str, Any]:
     """Parse one TOML file; malformed TOML is reported with its line."""
+    if path.exists() and not path.is_file():  # reading a pipe or a device would hang or never end
+        raise ConfigError(Problem(file=label, message="is not a regular file (a folder, pipe or device)",
+                                  hint="replace it with a TOML file, or move it out of the workspace"))
     try:
         return parse_toml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

@@ -53,13 +53,14 @@ class Subscribers(BaseModel):
 class Extended(Config):
     """As another module adds a section: one field on Config."""
 
-    subscribers: Subscribers = Subscribers()
+    mailing: Subscribers = Subscribers()
 
 
 def test_known_names_come_from_the_model() -> None:
-    env = {"PUBLISHER_SUBSCRIBERS__DATABASE": "sqlite:///x", "PUBLISHER_SUBSCRIBERS__DATABSE": "x"}
-    assert [p.file for p in environment.problems(Extended, env)] == ["PUBLISHER_SUBSCRIBERS__DATABSE"]
-    (problem,) = environment.problems(Config, {"PUBLISHER_SUBSCRIBERS__DATABASE": "x"})
-    assert problem.file == "PUBLISHER_SUBSCRIBERS__DATABASE"  # unknown until the section exists
+    env = {"PUBLISHER_MAILING__DATABASE": "sqlite:///x", "PUBLISHER_MAILING__DATABSE": "x"}
+    assert [p.file for p in environment.problems(Extended, env)] == ["PUBLISHER_MAILING__DATABSE"]
+    (problem,) = environment.problems(Config, {"PUBLISHER_MAILING__DATABASE": "x"})
+    assert problem.file == "PUBLISHER_MAILING__DATABASE"  # unknown until the section exists
+    assert environment.problems(Config, {"PUBLISHER_SUBSCRIBERS__DATABASE": "sqlite:///x"}) == []
     tables = {"PUBLISHER_RELATED__WEIGHTS__TOPIC:X": "2", "publisher_feeds__limit": "5"}
     assert environment.problems(Config, tables) == []  # keys below a table; any case

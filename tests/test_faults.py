@@ -70,14 +70,75 @@ def assert_refused_cleanly(result: subprocess.CompletedProcess[str], *needles: s
         assert needle in result.stderr, (needle, result.stderr)
 
 
-def cli(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "publisher", "build", *args], cwd=ws,
+def cli(ws: Path, *args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*prefix, sys.executable, "-m", "publisher", "build", *args], cwd=ws,
                           capture_output=True, text=True, timeout=300)
+
+
+def as_a_user() -> tuple[str, ...]:
+    """A command prefix under which file permissions hold: root without the capabilities that
+    override them (setpriv), or nothing for a user who is not root."""
+    if os.geteuid() != 0:
+        return ()
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root and no setpriv to drop CAP_DAC_OVERRIDE: permissions do not bind")
+    return ("setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--")
+
+
+@contextmanager
+def read_only(*folders: Path) -> Iterator[None]:
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        yield
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+
+
+def read_only_tree(root: Path) -> None:
+    for folder, _, files in os.walk(root):
+        for name in files:
+            os.chmod(Path(folder) / name, 0o444)
+        os.chmod(folder, 0o555)
+
+
+@pytest.mark.parametrize("where", ["the workspace (build/'s folder)", "the generations folder"])
+def test_a_folder_without_write_permission_is_a_message_and_the_build_stays(
+    tmp_path: Path, where: str
+) -> None:
+    prefix = as_a_user()
+    ws = copy_example(tmp_path / "ws")
+    old = clean_build(ws, ws / "build")
+    retitle(ws, "A renamed newsletter")
+    before = snapshot(ws)
+    folder = ws if where.startswith("the workspace") else ws / ".build.generations"
+    with read_only(folder):
+        result = cli(ws, prefix=prefix)
+    assert_refused_cleanly(result, "config.toml", "field 'output'", "Permission denied", str(folder), "intact")
+    assert public_tree(ws / "build") == old and snapshot(ws) == before
+
+
+def test_a_read_only_build_folder_is_never_written_into(tmp_path: Path) -> None:
+    prefix = as_a_user()
+    ws = copy_example(tmp_path / "ws")
+    old = clean_build(ws, ws / "build")
+    published = (ws / "build").resolve()
+    read_only_tree(published)
+    retitle(ws, "A renamed newsletter")
+    result = cli(ws, prefix=prefix)  # a new generation beside it; that one is left as it was
+    assert result.returncode == 0, result.stderr
+    assert public_tree(published) == old and (ws / "build").resolve() != published
+    assert "A renamed newsletter" in (ws / "build/index.html").read_text()
+    retitle(ws, "Caucasus & Central Asia Weekly")
+    result = cli(ws, prefix=prefix)  # the read-only generation is now the one to collect
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert public_tree(ws / "build") == old
 
 
 def test_a_full_disk_is_a_message_and_the_previous_build_stays(tmp_path: Path) -> None:
     ws = copy_example(tmp_path / "ws")
-    with tmpfs(tmp_path / "disk", "4m") as disk:
+    with tmpfs(tmp_path / "disk", "8m") as disk:  # two generations of the example and its cache
         site = disk / "site"
         old = clean_build(ws, site)
         retitle(ws, "A renamed newsletter")
@@ -170,7 +231,7 @@ def test_a_second_build_waits_for_the_first_and_says_so(tmp_path: Path) -> None:
         assert proc.poll() is None and public_tree(ws / "build") == old
     finally:
         os.close(lock)
-    _out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "A renamed newsletter" in (ws / "build/index.html").read_text()
     assert not temp_names(public_tree(ws / "build"))

@@ -2,7 +2,7 @@
 build differ in many files: the public folder is always exactly the old build or the new one,
 with no temporary file in it, and the next build succeeds and equals a clean build.
 
-PUBLISHER_KILL_SEED=N replays a run; the seed is in every failure message."""
+KILL_TEST_SEED=N replays a run; the seed is in every failure message."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def generation(ws: Path) -> int:
 
 
 def test_kill_9_never_leaves_a_mixed_site(tmp_path: Path) -> None:
-    seed = int(os.environ.get("PUBLISHER_KILL_SEED", time.time_ns() % 10_000))
+    seed = int(os.environ.get("KILL_TEST_SEED", time.time_ns() % 10_000))
     rng = random.Random(seed)
     ws = make_archive(tmp_path / "ws", ISSUES)
     clean = {}

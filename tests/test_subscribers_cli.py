@@ -162,7 +162,7 @@ def test_export_round_trips_and_never_overwrites(ws: Path, tmp_path: Path) -> No
 
 def test_init_ignores_the_private_folder(tmp_path: Path) -> None:
     assert run_cli("init", str(tmp_path / "new"), cwd=tmp_path).code == 0
-    assert (tmp_path / "new/.gitignore").read_text().split() == ["build/", "private/"]
+    assert (tmp_path / "new/.gitignore").read_text().split() == ["/build", "/.build.generations/", "private/"]
     assert cli(tmp_path / "new", "add", "a@example.org").code == 0
     assert (tmp_path / "new/private/subscribers.db").is_file()
 

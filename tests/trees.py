@@ -20,8 +20,10 @@ def snapshot(root: Path) -> dict[str, Entry]:
                 found[rel] = ("link", os.readlink(path).encode())
             elif path.is_dir():
                 found[rel] = ("dir", b"")
-            else:
+            elif path.is_file():
                 found[rel] = ("file", path.read_bytes())
+            else:  # a pipe or a socket: reading would block
+                found[rel] = ("special", b"")
     return found
 
 

@@ -95,3 +95,41 @@ class Recipient:
     email: str
     name: str | None
     confirmed_at: datetime
+
+
+# --- send (issue 11): the per-recipient journal and the lease --------------------------------
+
+JOURNAL_STATES = ("pending", "sending", "sent", "failed", "deferred")
+
+# One row per (issue, recipient). A row is 'sending' (committed) before its hand-off and 'sent'
+# right after the server accepts it: after a crash, only 'sending' rows are uncertain.
+send_journal = Table(
+    "send_journal",
+    metadata,
+    Column("issue_id", String(100), primary_key=True),
+    Column(
+        "subscriber_id",
+        Integer,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("retry_at", DateTime(timezone=True), nullable=True),
+    # The server's answer: "250 2.0.0 Ok: queued as ...", an SES MessageId, or the refusal.
+    Column("answer", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_send_journal_state", send_journal.c.issue_id, send_journal.c.state)
+
+# Who is sending an issue now: a second `send` refuses while the lease is live.
+send_leases = Table(
+    "send_leases",
+    metadata,
+    Column("issue_id", String(100), primary_key=True),
+    Column("owner", String(200), nullable=False),  # host:pid:process start time
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

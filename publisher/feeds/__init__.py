@@ -1,6 +1,8 @@
-"""RSS 2.0 and Atom 1.0 feeds: the issues feed, its RFC 5005 archive, articles and per-tag feeds.
+"""RSS 2.0, Atom 1.0 and JSON Feed 1.1: the issues feed, its RFC 5005 archive, articles and
+per-tag feeds.
 
-`entries` decides what the feeds say (ids, dates, pages); `documents` writes it with feedgen.
+`entries` decides what the feeds say (ids, dates, pages); `documents` writes it with feedgen,
+`jsonfeed` as JSON Feed, from the same entries.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from publisher.config import Config
 from publisher.errors import Problem
 from publisher.feeds.documents import render_feed
 from publisher.feeds.entries import article_feeds, issue_feeds, tag_folder, tag_uri
+from publisher.feeds.jsonfeed import JSON_FILE, render_json
 from publisher.selection import IssueView
 
 __all__ = ["feed_size_warnings", "render_feeds", "tag_folder", "tag_uri"]
 
 # Feed readers fetch the main feed every few minutes; past this size they time out or truncate.
 MAX_FEED_BYTES = 1_000_000
-MAIN_FEEDS = ("atom.xml", "feed.xml")
+MAIN_FEEDS = ("atom.xml", "feed.xml", JSON_FILE)
 
 
 def render_feeds(
@@ -27,6 +30,9 @@ def render_feeds(
     files: dict[str, bytes] = {}
     for feed in issue_feeds(config, views, contents) + article_feeds(config, views):
         files.update(render_feed(config, feed))
+        # RFC 5005 archive pages are an XML mechanism: JSON Feed gets the subscription feeds.
+        if "json" in config.feeds.formats and not feed.archived:
+            files[feed.folder + JSON_FILE] = render_json(config, feed)
     return files
 
 

@@ -172,5 +172,7 @@ def render_feed(config: Config, feed: Feed) -> dict[str, bytes]:
     """folder/atom.xml and folder/feed.xml (the formats config asks for)."""
     fg = generator(config, feed)
     return {
-        feed.folder + FILES[fmt][0]: render(config, feed, fg, fmt) for fmt in config.feeds.formats
+        feed.folder + FILES[fmt][0]: render(config, feed, fg, fmt)
+        for fmt in config.feeds.formats
+        if fmt in FILES  # JSON Feed is written by jsonfeed.py
     }

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from publisher.config import Config
+from publisher.labels import feed_tag_slugs, tag_label, visible_tags
 from publisher.markup import markdown_html, markdown_text
 from publisher.records import CONTROL_CHARS_RE, Article, slugify
 from publisher.selection import IssueView
@@ -58,6 +59,7 @@ class Entry:
     categories: tuple[str, ...]
     author: str
     author_email: str = ""
+    image: str = ""  # the lead image's URL (JSON Feed's `image`; RSS/Atom carry it in content)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def issue_updated(view: IssueView) -> date:
 
 
 def issue_entry(config: Config, view: IssueView, content: str) -> Entry:
-    tags = {t: None for a in view.issue.articles for t in a.tags}
+    tags = {t: None for a in view.issue.articles for t in visible_tags(config, a.tags)}
+    lead = next((a.image for a in view.issue.articles if a.image), None)
     return Entry(
         id=tag_uri(config, view),
         title=xml_text(view.issue.title),
@@ -117,21 +120,26 @@ def issue_entry(config: Config, view: IssueView, content: str) -> Entry:
         categories=clean_terms(tuple(tags)),
         author=xml_text(config.newsletter.author or config.newsletter.title),
         author_email=config.newsletter.author_email,
+        image=lead.url if lead else "",
     )
 
 
 def article_entry(config: Config, view: IssueView, article: Article) -> Entry:
     published = min(article.published, view.issue.date)
+    # The article's own date, as RSS's pubDate: one issue date for all its articles made the
+    # W3C validator warn DuplicateUpdated. A recorded correction of the issue still shows.
+    updated = view.issue.updated or published
     return Entry(
         id=article_uri(config, view, article),
         title=xml_text(article.title),
         link=article.url,
         published=at_send_time(config, published),
-        updated=at_send_time(config, issue_updated(view)),
+        updated=at_send_time(config, updated),
         summary=xml_text(markdown_text(article.summary) or article.title),
         content=xml_text(article_html(view, article)) if config.feeds.content == "full" else "",
-        categories=clean_terms(article.tags),
+        categories=clean_terms(visible_tags(config, article.tags)),
         author=xml_text(article.author or article.source or config.newsletter.title),
+        image=article.image.url if article.image else "",
     )
 
 
@@ -237,13 +245,13 @@ def article_feed_specs(config: Config) -> list[FeedSpec]:
     title = config.newsletter.title
     specs = [
         (
-            tag_folder(tag),
-            f"feed/tag/{slugify(tag)}",
-            f"{title}: {tag}",
-            f"Articles tagged {tag}",
+            f"tags/{slug}/",
+            f"feed/tag/{slug}",
+            f"{title}: {tag_label(config, tag)}",
+            f"Articles tagged {tag_label(config, tag)}",
             tag,
         )
-        for tag in config.feeds.tags
+        for tag, slug in feed_tag_slugs(config).items()
     ]
     if config.feeds.articles:
         about = config.newsletter.description

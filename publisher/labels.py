@@ -1,0 +1,88 @@
+"""Tags as readers see them: a label, a unique slug, and internal tags kept out of sight.
+
+[tags] labels names a tag for people (`"region:south-caucasus" = "South Caucasus"`); without
+one, a tag reads as itself without its namespace, humanised. Internal tags (`editors-choice`,
+`sponsored`, and [feeds] hidden_tags) drive the rules but never show in feeds or tag pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from publisher.records import normalize_tag, one_line, slugify
+from publisher.values import plain_text
+
+if TYPE_CHECKING:
+    from publisher.config import Config
+
+# Always internal: the example's rules use them, and no reader wants a feed of them.
+INTERNAL_TAGS = ("editors-choice", "sponsored")
+
+
+class TagSettings(BaseModel):
+    """[tags]: how tags are named on the web and in feed titles."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    labels: dict[str, Annotated[str, AfterValidator(one_line), Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _plain_text(cls, labels: object) -> object:
+        return plain_text(labels)  # as every other setting: no invisible characters
+
+    @field_validator("labels")
+    @classmethod
+    def _normalise_keys(cls, labels: dict[str, str]) -> dict[str, str]:
+        return {normalize_tag(k): v for k, v in labels.items()}
+
+
+def tag_label(config: Config, tag: str) -> str:
+    """'region:south-caucasus' -> its configured label, else 'South caucasus'."""
+    if label := config.tags.labels.get(tag):
+        return label
+    words = tag.rpartition(":")[2].replace("-", " ").replace("_", " ").strip() or tag
+    return words[:1].upper() + words[1:]
+
+
+def is_internal(config: Config, tag: str) -> bool:
+    """Tags that steer rules but never appear as feed categories or tag pages."""
+    patterns = (*INTERNAL_TAGS, *config.feeds.hidden_tags)
+    return any(fnmatchcase(tag, p) for p in patterns)
+
+
+def visible_tags(config: Config, tags: Iterable[str]) -> tuple[str, ...]:
+    return tuple(t for t in tags if not is_internal(config, t))
+
+
+def tag_slugs(tags: Iterable[str]) -> dict[str, str]:
+    """A unique folder slug per tag, in the order given: earlier tags keep the plain slug.
+
+    'region:x', 'region-x' and 'x' slugify alike or close; a later tag whose slug is taken
+    (or a tag with no ASCII letters at all) gets a short hash of its own text, so the slug
+    never depends on which other tags exist, only on which came first."""
+    slugs: dict[str, str] = {}
+    used: set[str] = set()
+    for tag in dict.fromkeys(tags):
+        slug = slugify(tag)
+        length = 6
+        while not slug or slug in used:
+            digest = hashlib.sha256(tag.encode()).hexdigest()[:length]
+            slug = f"{slugify(tag) or 'tag'}-{digest}"
+            length += 2
+        slugs[tag] = slug
+        used.add(slug)
+    return slugs
+
+
+def feed_tag_slugs(config: Config) -> dict[str, str]:
+    """Slugs of the tags with their own feeds: decided by config alone, so every page and
+    feed agrees on them without seeing the archive, and they come first in any archive."""
+    return tag_slugs(config.feeds.tags)

@@ -1,0 +1,126 @@
+"""The archive's extra files: tag pages, the search page and its index, sitemap and robots.txt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jinja2 import Environment
+
+from publisher.config import Config
+from publisher.errors import Problem
+from publisher.feeds.entries import issue_updated
+from publisher.outdir import Previous, others_files
+from publisher.selection import IssueView
+from publisher.web.meta import (
+    FeedLink,
+    PageMeta,
+    articles_feeds,
+    feed_links,
+    page_meta,
+    tag_feeds,
+)
+from publisher.web.search import INDEX_FILE, search_index
+from publisher.web.sitemap import (
+    ROBOTS_MARKER,
+    SITEMAP_FILE,
+    SitemapUrl,
+    newest,
+    robots_txt,
+    sitemap_files,
+)
+from publisher.web.tags import TagPage, tag_pages
+
+SEARCH_ASSETS = ("search/minisearch.js", "search/search.js")
+
+
+def render_web(env: Environment, config: Config, views: Sequence[IssueView]) -> dict[str, bytes]:
+    """Every extra file [site] asks for, by path relative to the output folder."""
+    published = [v for v in views if v.issue.is_published]
+    tags = tag_pages(config, published) if config.site.tag_pages else []
+    files: dict[str, bytes] = {}
+    if config.site.tag_pages:
+        files.update(render_tag_pages(env, config, tags))
+    if config.site.search:
+        files.update(render_search(env, config, published))
+    if config.site.sitemap:
+        files.update(sitemap_files(config.newsletter.url, sitemap_urls(config, published, tags)))
+    files["robots.txt"] = robots_txt(config.newsletter.url, config.site.sitemap)
+    return files
+
+
+def render_page(env: Environment, name: str, config: Config, page: PageMeta, **context: object) -> bytes:
+    return env.get_template(name).render(config=config, page=page, **context).encode()
+
+
+def own_feeds(config: Config, tag: TagPage) -> tuple[FeedLink, ...]:
+    if not tag.has_feed:
+        return ()
+    return feed_links(config, tag.folder, f"{config.newsletter.title}: {tag.label}")
+
+
+def render_tag_pages(env: Environment, config: Config, tags: Sequence[TagPage]) -> dict[str, bytes]:
+    news = config.newsletter
+    files = {}
+    for tag in tags:
+        feeds = own_feeds(config, tag)
+        description = f"Articles tagged {tag.label} in {news.title}: {len(tag.items)} so far."
+        images = [a.image for _, a in tag.items if a.image]
+        page = page_meta(config, tag.folder, f"{tag.label} · {news.title}", description, feeds,
+                         images[0] if images else None)
+        files[f"{tag.folder}index.html"] = render_page(env, "tag.html", config, page, tag=tag, feeds=feeds)
+    every_feed = articles_feeds(config) + tag_feeds(config)
+    page = page_meta(config, "tags/", f"Tags · {news.title}",
+                     f"Every tag of {news.title}, with its articles and feeds.", every_feed)
+    by_tag = {t.tag: own_feeds(config, t) for t in tags}
+    files["tags/index.html"] = render_page(env, "tags.html", config, page, tags=tags, feeds=by_tag)
+    return files
+
+
+def render_search(env: Environment, config: Config, views: Sequence[IssueView]) -> dict[str, bytes]:
+    index, count = search_index(config, views)
+    news = config.newsletter
+    page = page_meta(config, "search/", f"Search · {news.title}", f"Search every issue of {news.title}.")
+    files = {INDEX_FILE: index}
+    files["search/index.html"] = render_page(
+        env, "search.html", config, page, documents=f"{count:,}", shards=["index.js"]
+    )
+    assert env.loader is not None
+    for name in SEARCH_ASSETS:  # a workspace may override these like any template
+        files[name] = env.loader.get_source(env, name)[0].encode()
+    return files
+
+
+def sitemap_urls(config: Config, views: Sequence[IssueView], tags: Sequence[TagPage]) -> list[SitemapUrl]:
+    """The archive, every published issue, the tags index and every tag page."""
+    base = config.newsletter.url
+    changed = {v.issue.id: issue_updated(v) for v in views}
+    urls = [SitemapUrl(base, newest(changed.values()))]
+    urls += [SitemapUrl(v.web_url, changed[v.issue.id]) for v in sorted(views, key=lambda v: v.issue.sort_key)]
+    if tags:
+        urls.append(SitemapUrl(base + "tags/", newest(changed.values())))
+        urls += [SitemapUrl(base + t.folder, newest(changed[v.issue.id] for v, _ in t.items)) for t in tags]
+    return urls
+
+
+def keep_owners_robots(files: dict[str, bytes], config: Config, previous: Previous) -> list[Problem]:
+    """An editor's own robots.txt in the output folder wins over ours, whether publisher never
+    listed it or it replaced the one publisher wrote (ours starts with ROBOTS_MARKER); a
+    warning says so when theirs does not name the sitemap."""
+    if previous.folder is None or not (previous.folder / "robots.txt").is_file():
+        return []
+    theirs = (previous.folder / "robots.txt").read_bytes()
+    if "robots.txt" in others_files(previous):
+        del files["robots.txt"]  # carried over as theirs
+    elif theirs.startswith(ROBOTS_MARKER):
+        return []  # ours, from an earlier build: replaced
+    else:
+        files["robots.txt"] = theirs  # the same bytes: kept as the editor left them
+    sitemap = f"{config.newsletter.url}{SITEMAP_FILE}"
+    if not config.site.sitemap or sitemap.encode() in theirs:
+        return []
+    return [Problem(
+        file=f"{config.build.output}/robots.txt",
+        message="is yours, so publisher leaves it as it is; it does not name the sitemap",
+        hint=f"add the line 'Sitemap: {sitemap}' to it, so crawlers find every page",
+        severity="warning",
+    )]

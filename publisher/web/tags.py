@@ -1,0 +1,51 @@
+"""Tag pages: every visible tag of the published archive, its articles and its feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from publisher.config import Config
+from publisher.labels import tag_label, tag_slugs, visible_tags
+from publisher.records import Article
+from publisher.selection import IssueView
+
+
+@dataclass(frozen=True)
+class TagPage:
+    tag: str
+    slug: str
+    label: str
+    items: tuple[tuple[IssueView, Article], ...]  # newest issue first, editorial order within
+    has_feed: bool  # a per-tag feed ([feeds] tags) lives in the same folder
+
+    @property
+    def folder(self) -> str:
+        return f"tags/{self.slug}/"
+
+
+def tag_pages(config: Config, views: Sequence[IssueView]) -> list[TagPage]:
+    """One page per visible tag of the published issues, ordered by label, then tag."""
+    published = sorted((v for v in views if v.issue.is_published), key=lambda v: v.issue.sort_key)
+    found: dict[str, list[tuple[IssueView, Article]]] = {}
+    for view in published:
+        for article in view.issue.articles:
+            for tag in visible_tags(config, article.tags):
+                found.setdefault(tag, []).append((view, article))
+    # Feed tags first, then by first appearance: a new tag never takes an older tag's slug.
+    slugs = tag_slugs([*config.feeds.tags, *found])
+    pages = [
+        TagPage(tag, slugs[tag], tag_label(config, tag), newest_first(items), tag in config.feeds.tags)
+        for tag, items in found.items()
+    ]
+    return sorted(pages, key=lambda p: (p.label.casefold(), p.tag))
+
+
+def newest_first(
+    items: list[tuple[IssueView, Article]],
+) -> tuple[tuple[IssueView, Article], ...]:
+    by_issue: dict[str, list[tuple[IssueView, Article]]] = {}
+    for view, article in items:
+        by_issue.setdefault(view.issue.id, []).append((view, article))
+    groups = sorted(by_issue.values(), key=lambda g: g[0][0].issue.sort_key, reverse=True)
+    return tuple(pair for group in groups for pair in group)
