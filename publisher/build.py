@@ -17,8 +17,9 @@ from publisher.generations import Site
 from publisher.manifest import Manifest
 from publisher.outdir import output_target, refuse_editors_files, refuse_nested
 from publisher.records import Issue
-from publisher.render import Rendered, Theme, render_issues, template_problem
-from publisher.selection import IssueView, select_all
+from publisher.render import FEED_ENTRY, Rendered, Theme, render_issues, template_problem
+from publisher.selectcache import SelectionCache, views_for
+from publisher.selection import IssueView
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
 from publisher.web.pages import keep_owners_robots, render_web
@@ -53,6 +54,7 @@ def issue_files(views: list[IssueView], rendered: Rendered) -> dict[str, bytes]:
         f"issues/{view.issue.id}/{name}": data
         for view in views
         for name, data in rendered.files[view.issue.id].items()
+        if name != FEED_ENTRY
     }
 
 
@@ -64,13 +66,21 @@ def email_budget(views: list[IssueView], rendered: Rendered) -> list[Problem]:
     return found
 
 
-def render_site(env: Environment, workspace: Workspace, views: list[IssueView]) -> dict[str, bytes]:
-    """The archive index and the feeds, over every issue shown on the web."""
+def render_site(
+    env: Environment, workspace: Workspace, views: list[IssueView], rendered: Rendered
+) -> dict[str, bytes]:
+    """The archive index and the feeds, over every issue shown on the web. Feed entries come
+    with the issues' rendered (or cached) files; only issues this build did not render
+    (a partial build) render theirs here."""
     files = {"index.html": render_index(env, workspace.config, views).encode()}
     published = [v for v in views if v.issue.is_published]
     template = env.get_template("feed_entry.html")
     full = workspace.config.feeds.content == "full"
-    contents = {v.issue.id: template.render(view=v, config=v.config) for v in published if full}
+    contents = {
+        v.issue.id: entry.decode() if (entry := rendered.files.get(v.issue.id, {}).get(FEED_ENTRY))
+        else template.render(view=v, config=v.config)
+        for v in published if full
+    }
     files.update(render_feeds(workspace.config, published, contents))
     files.update(render_web(env, workspace.config, views))
     return files
@@ -99,13 +109,15 @@ def build(
     if (last := stamp.replay(site.layout)) is not None:  # no input changed since the last build
         return BuildResult(target.path, last.issues, last.files, [], last.warnings)
     workspace = load_workspace(root, focus=ids or ())  # other drafts' errors only warn
+    # Select first, on every core: the checks then read the same views (one section pass).
+    views_for(workspace, site.layout.cache, [i for i in workspace.issues if i.articles], parallel)
     problems = scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ())
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
     previous = site.previous()  # refuse a folder publisher did not make before rendering
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
-    views = select_all(workspace, site_issues)
+    views, picks = views_for(workspace, site.layout.cache, site_issues)  # changed issues only
     theme = Theme(root / workspace.config.build.templates, dict(workspace.config.email.utm))
     env = theme.environment()
     wanted = {i.id for i in issues}
@@ -118,11 +130,18 @@ def build(
     budget = email_budget(todo, rendered)
     files = issue_files(todo, rendered)
     try:
-        files.update(render_site(env, workspace, views))
+        files.update(render_site(env, workspace, views, rendered))
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
     problems += budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
     record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems)
     waiting = (lambda: on_wait(target.path)) if on_wait else None
-    written = site.publish(files, bool(ids), record, waiting, lambda: rendered.keep(cache))
+    written = site.publish(files, bool(ids), record, waiting, lambda: keep(rendered, cache, picks, workspace))
     return BuildResult(target.path, sorted(wanted), files, written, problems)
+
+
+
+def keep(rendered: Rendered, cache: IssueCache, picks: SelectionCache, workspace: Workspace) -> None:
+    """Store what this build rendered and selected, for the next build (under its lock)."""
+    rendered.keep(cache)
+    picks.save(i.id for i in workspace.issues)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Iterable
+from pathlib import Path
 
 from publisher.errors import Problem
 from publisher.validate import record_warnings
@@ -19,12 +21,22 @@ def check_records(workspace: Workspace) -> Iterable[Problem]:
 
 def check_rules(workspace: Workspace) -> Iterable[Problem]:
     """Section pins, sections empty in an issue, rule tags that match nothing."""
-    from publisher.rules import empty_section_problems, pattern_problems, pin_problems
+    from publisher.rules import pattern_problems, pin_problems
+    from publisher.selectcache import empty_section_warnings, views_for
 
     config, archive = workspace.config, workspace.articles
     yield from pin_problems(config.sections, archive)
     yield from pattern_problems(config.sections, config.related, archive)
-    yield from empty_section_problems(config.sections, archive)
+    # One section pass, cached per issue and shared with the build that runs these checks.
+    views, _ = views_for(workspace, selection_cache(workspace), [i for i in workspace.issues if i.articles])
+    yield from empty_section_warnings(workspace, views)
+
+
+def selection_cache(workspace: Workspace) -> Path:
+    """The cache area beside the workspace's default output folder."""
+    from publisher.generations import Layout
+
+    return Layout(Path(os.path.abspath(workspace.output))).cache
 
 
 def check_templates(workspace: Workspace) -> Iterable[Problem]:
@@ -175,14 +187,19 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     from publisher.cache import IssueCache
     from publisher.email import budget_problems
     from publisher.render import Theme, render_issues
-    from publisher.selection import select_all
+    from publisher.selectcache import views_for
 
     if any(check_subject(workspace)) or any(check_templates(workspace)):
         return  # no email can be built; check_subject or check_templates says why
     config = workspace.config
-    views = select_all(workspace, [i for i in workspace.issues if i.articles])
+    views, picks = views_for(workspace, selection_cache(workspace), [i for i in workspace.issues if i.articles])
     theme = Theme(workspace.root / config.build.templates, dict(config.email.utm))
-    rendered = render_issues(theme, views, IssueCache(workspace.output))
+    cache = IssueCache(workspace.output)
+    rendered = render_issues(theme, views, cache)
+    # Left warm for the next build: entries are content-addressed and written whole or not at
+    # all, so one made here is exactly what the build would render (and a full disk costs nothing).
+    rendered.keep(cache)
+    picks.save(i.id for i in workspace.issues)
     yield from dict.fromkeys(rendered.problems)  # a template error shows once, not per issue
     for view in views:
         if files := rendered.files.get(view.issue.id):

@@ -116,12 +116,15 @@ class Site:
     ) -> list[str]:
         folder = self.layout.folder(number)
         folder.mkdir()
-        written = write_generation(folder, files, previous.folder)
+        known = {rel: (previous.files[rel], h) for rel, h in previous.hashes.items() if rel in previous.files}
+        written, hashes = write_generation(folder, files, previous.folder, known)
         ours = [rel for rel in previous.files if rel not in files] if partial else []
         if previous.folder is not None:
             ours = carry(folder, previous.folder, ours)
             carry(folder, previous.folder, [rel for rel in others if rel not in files])
         record.files = {rel: stat_of(folder / rel) for rel in sorted([*files, *ours])}
+        hashes.update({rel: previous.hashes[rel] for rel in ours if rel in previous.hashes})
+        record.hashes = dict(sorted(hashes.items()))
         record.write(self.layout.manifest(number))
         return written
 

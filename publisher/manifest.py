@@ -22,6 +22,7 @@ class Manifest:
     digest: str = ""  # the inputs (see stamp.py); "" for a folder migrated from an old layout
     issues: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)  # SHA-256 of files, to compare unread
 
     @classmethod
     def read(cls, path: Path) -> Manifest | None:
@@ -34,6 +35,7 @@ class Manifest:
                 digest=str(data["digest"]),
                 issues=[str(i) for i in data["issues"]],
                 warnings=[Problem(**p) for p in data["warnings"]],
+                hashes={str(k): str(v) for k, v in data.get("hashes", {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None

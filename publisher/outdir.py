@@ -10,11 +10,13 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from publisher.config import Config
 from publisher.errors import BuildError, Problem
 from publisher.manifest import Manifest, Stat, legacy_files
+
+if TYPE_CHECKING:  # a no-op build decides before pydantic is imported (see nochange.py)
+    from publisher.config import Config
 
 ENV_OUTPUT = "PUBLISHER_BUILD__OUTPUT"
 HOME_SUFFIX = ".generations"
@@ -45,6 +47,7 @@ class Previous:
     folder: Path | None = None  # the public tree now, to link unchanged files from
     number: int | None = None  # its generation; 0 for an old-layout folder being migrated
     files: dict[str, Stat] = field(default_factory=dict)  # the files publisher made in it
+    hashes: dict[str, str] = field(default_factory=dict)  # their SHA-256, where recorded
 
 
 def output_target(root: Path, config: Config, out: Path | None) -> Target:
@@ -154,7 +157,7 @@ def _ours(target: Target, home: Path, current: int | None) -> Previous:
     manifest = Manifest.read(home / f"{current}.json")
     # Without its manifest (deleted by hand), every file of our own generation counts as ours.
     files = manifest.files if manifest else {rel: [0, 0] for rel in entries(folder)}
-    return Previous("ours", folder, current, files)
+    return Previous("ours", folder, current, files, manifest.hashes if manifest else {})
 
 
 def _unlinked(home: Path) -> Previous:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
 import os
 import shutil
 import stat
@@ -32,19 +33,28 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_generation(folder: Path, files: Mapping[str, bytes], previous: Path | None) -> list[str]:
+def write_generation(
+    folder: Path, files: Mapping[str, bytes], previous: Path | None,
+    known: Mapping[str, tuple[list[int], str]] | None = None,
+) -> tuple[list[str], dict[str, str]]:
     """Fill the new, empty folder with `files`: a file with the same bytes in `previous` is
-    hard-linked (not rewritten), the others written, then synced to disk. Returns the paths written."""
-    written = []
+    hard-linked (not rewritten), the others written, then synced to disk. Returns the paths
+    written, and every file's SHA-256. `known` holds the previous files' recorded [size,
+    mtime] and hash: a file still as recorded is compared by hash, without reading it back."""
+    written, hashes, made = [], {}, set()
     for rel, data in sorted(files.items()):
         target = folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if previous is not None and _same(previous / rel, data) and _link(previous / rel, target):
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        hashes[rel] = "sha256:" + hashlib.sha256(data).hexdigest()
+        if previous is not None and _same(previous / rel, data, hashes[rel], (known or {}).get(rel)) \
+                and _link(previous / rel, target):
             continue
         _write_new(target, data)
         written.append(rel)
     make_durable(folder, written)
-    return written
+    return written, hashes
 
 
 def make_durable(folder: Path, written: list[str]) -> None:
@@ -86,10 +96,14 @@ def carry(folder: Path, previous: Path, paths: Iterable[str]) -> list[str]:
     return carried
 
 
-def _same(path: Path, data: bytes) -> bool:
+def _same(path: Path, data: bytes, digest: str, known: tuple[list[int], str] | None) -> bool:
     try:
         info = path.lstat()
-        return stat.S_ISREG(info.st_mode) and info.st_size == len(data) and path.read_bytes() == data
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        if known is not None and known[0] == [info.st_size, info.st_mtime_ns]:
+            return known[1] == digest  # as the last build left it: its recorded hash decides
+        return path.read_bytes() == data
     except OSError:
         return False
 

@@ -19,6 +19,7 @@ from itertools import accumulate, chain
 import numpy as np
 
 from publisher.config import Related
+from publisher.diversity import Diversity
 from publisher.records import Article, Issue
 
 Entry = tuple[Issue, Article]
@@ -106,6 +107,7 @@ class RelatedIndex:
             for n, (p, w) in enumerate(rules.weights.items())
         )[::-1]
         self._decays: dict[int, np.ndarray] = {}
+        self._diversity: Diversity | None = None  # built on first use
         issues = published_in_order(archive)
         self.keys = [issue.sort_key for issue, _ in issues]
         self.starts = list(accumulate((len(a) for _, a in issues), initial=0))
@@ -194,14 +196,32 @@ class RelatedIndex:
             kth = -np.partition(-scores, few - 1)[few - 1]
             best = scores >= kth
             passed: list[Skipped] = []
-            ranked = self.ranked(found[best], scores[best])
-            picks = self.choose(issue, article, ranked, terms, skip, passed, limit)
+            picks = self.choose_masked(issue, article, found[best], scores[best], terms, skip, passed, limit)
             if len(picks) == limit or best.all():
                 if skipped is not None:
                     skipped.extend(passed)
                 return picks
-        ranked = self.ranked(found, scores)
-        return self.choose(issue, article, ranked, terms, skip, skipped, limit)
+        return self.choose_masked(issue, article, found, scores, terms, skip, skipped, limit)
+
+    def choose_masked(
+        self, issue: Issue, article: Article, found: np.ndarray, scores: np.ndarray,
+        terms: Sequence[Term], skip: Skip | None, skipped: list[Skipped] | None, limit: int,
+    ) -> tuple[RelatedPick, ...]:
+        """choose() over the ranking, with the caps as array masks (see diversity.py)."""
+        if self._diversity is None:
+            self._diversity = Diversity(self.articles)
+        order = np.lexsort((self.id_rank[found], self.minus_day[found], -scores))
+
+        def passed_over(n: int) -> bool:
+            other = self.articles[n]
+            if skip and (reason := skip(other)):
+                if skipped is not None:
+                    skipped.append(Skipped(other, reason))
+                return True
+            return False
+
+        chosen = self._diversity.picks(article, found[order], self.rules, limit, passed_over)
+        return tuple(self.pick(issue, n, terms) for n in chosen)
 
     def candidates(self, issue: Issue, terms: Sequence[Term]) -> tuple[np.ndarray, np.ndarray]:
         """Positions and decayed scores at or over min_score, from the postings alone.

@@ -23,7 +23,8 @@ from publisher.site import render_issue_page
 from publisher.theme import make_environment
 from publisher.theme_check import render_problem
 
-ISSUE_FILES = ("index.html", "email.html", "email.txt", "email.eml")
+FEED_ENTRY = "feed_entry.html"  # the issue's full content in the feeds: cached, not a file of its own
+ISSUE_FILES = ("index.html", "email.html", "email.txt", "email.eml", FEED_ENTRY)
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
 Outcome = tuple[dict[str, bytes] | None, list[Problem]]
 
@@ -54,7 +55,7 @@ class Rendered:
 
 
 def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
-    """The four files of one issue, by file name."""
+    """The four files of one issue, by file name, and its feed entry's content."""
     html = render_email_html(env, view)
     text = render_email_text(env, view)
     return {
@@ -62,6 +63,7 @@ def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
         "email.html": html.encode(),
         "email.txt": text.encode(),
         "email.eml": build_eml(view, text, html),
+        FEED_ENTRY: env.get_template(FEED_ENTRY).render(view=view, config=view.config).encode(),
     }
 
 

@@ -46,7 +46,7 @@ def issue_url(config: Config, issue_id: str) -> str:
 
 
 def issue_number(workspace: Workspace, issue: Issue) -> int:
-    return issue.number or 1 + [i.id for i in workspace.issues].index(issue.id)
+    return issue.number or workspace.positions[issue.id]  # once per workspace, not O(n) per issue
 
 
 def select_issue(

@@ -11,14 +11,15 @@ import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from publisher.config import Config
 from publisher.errors import Problem
 from publisher.generations import Layout
-from publisher.manifest import Manifest, stat_of
-from publisher.theme import builtin_templates
-from publisher.validate import CONFIG_FILE
-from publisher.workspace import ISSUES_DIR
+from publisher.manifest import Manifest
+from publisher.names import CONFIG_FILE, ISSUES_DIR, builtin_templates
+
+if TYPE_CHECKING:  # importing this module stays cheap: nochange.py decides before pydantic
+    from publisher.config import Config
 
 PACKAGES = ("publisher", "jinja2", "premailer", "cssutils", "lxml", "nh3", "markdown-it-py", "feedgen")
 
@@ -36,18 +37,39 @@ class BuildStamp:
     def __init__(self, root: Path, config: Config, arguments: object) -> None:
         self.digest = inputs_digest(root, root / config.build.templates, repr(arguments))
 
-    def replay(self, layout: Layout) -> Replay | None:
-        """The last build's result, if its inputs were these and its files are untouched."""
+    @classmethod
+    def of(cls, root: Path, templates: Path, arguments: object) -> BuildStamp:
+        """The stamp without a loaded config (see nochange.py)."""
+        stamp = cls.__new__(cls)
+        stamp.digest = inputs_digest(root, templates, repr(arguments))
+        return stamp
+
+    def current(self, layout: Layout) -> Manifest | None:
+        """The current generation's manifest, if its inputs were these and its files are
+        untouched (sizes and modification times as that build left them; nothing is read)."""
         number = layout.current()
         if number is None:
             return None
         manifest = Manifest.read(layout.manifest(number))
         if manifest is None or manifest.digest != self.digest:
             return None
-        folder = layout.folder(number)
+        base = f"{layout.folder(number)}/"  # strings, not Paths: 20,000 files at 5,000 issues
         try:
-            if any(stat_of(folder / rel) != known for rel, known in manifest.files.items()):
-                return None
+            for rel, known in manifest.files.items():
+                info = os.stat(base + rel)
+                if [info.st_size, info.st_mtime_ns] != known:
+                    return None
+        except OSError:
+            return None
+        return manifest
+
+    def replay(self, layout: Layout) -> Replay | None:
+        """The last build's result, if its inputs were these and its files are untouched."""
+        manifest = self.current(layout)
+        if manifest is None:
+            return None
+        folder = layout.folder(layout.current() or 0)
+        try:
             files = {rel: (folder / rel).read_bytes() for rel in manifest.built}
         except OSError:
             return None
@@ -55,14 +77,20 @@ class BuildStamp:
 
 
 def inputs_digest(root: Path, templates: Path, arguments: str) -> str:
-    """Config (file and PUBLISHER_ variables), issues, templates, code and the renderers' versions."""
+    """Config (file and PUBLISHER_ variables), issues, templates, code and the renderers' versions.
+    Paths enter relative to their folder: `--root .` and `--root /abs/ws` give one digest."""
     digest = hashlib.sha256(arguments.encode())
     for key in sorted(k for k in os.environ if k.startswith("PUBLISHER_")):
         digest.update(f"{key}={os.environ[key]}\0".encode())
-    sources = [root / CONFIG_FILE, *sorted((root / ISSUES_DIR).glob("*.toml"))]
-    sources += _files(templates) + _files(builtin_templates()) + _files(Path(__file__).parent)
-    for path in sources:  # a pipe or folder in issues/ is named only: loading reports it
-        digest.update(str(path).encode() + b"\0" + (path.read_bytes() if path.is_file() else b""))
+    folders = [("workspace", root, [root / CONFIG_FILE, *sorted((root / ISSUES_DIR).glob("*.toml"))])]
+    for label, folder in (("templates", templates), ("theme", builtin_templates()),
+                          ("code", Path(__file__).parent)):
+        folders.append((label, folder, _files(folder)))
+    for label, folder, paths in folders:
+        digest.update(f"{label}:{len(paths)}\0".encode())
+        for path in paths:  # a pipe or folder in issues/ is named only: loading reports it
+            data = path.read_bytes() if path.is_file() else b""
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + data)
     for package in PACKAGES:
         digest.update(_version(package).encode())
     return digest.hexdigest()

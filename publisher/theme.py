@@ -17,14 +17,13 @@ from jinja2 import (
     select_autoescape,
 )
 
+from publisher import names
 from publisher.markup import first_sentence, markdown_html, markdown_text
 
 
 def builtin_templates() -> Path:
     """The default theme: inside the installed package, or the repo's templates/ when run from source."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "templates"
-    return packaged if packaged.is_dir() else here.parent / "templates"
+    return names.builtin_templates()
 
 
 def long_date(value: date) -> str:

@@ -14,9 +14,9 @@ from pydantic_core import ErrorDetails
 from publisher import environment
 from publisher.config import Config
 from publisher.errors import Problem
+from publisher.names import CONFIG_FILE as CONFIG_FILE
 from publisher.records import Article, Image, Issue
 
-CONFIG_FILE = "config.toml"  # the one name of the settings file
 SECRET_KEYS = {("email", "smtp_password"), ("send", "password")}
 
 

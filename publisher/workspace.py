@@ -18,10 +18,10 @@ from publisher import environment
 from publisher.config import Config
 from publisher.errors import ConfigError, Problem, RecordError
 from publisher.frozen import REGISTRY, REGISTRY_LABEL, PublishedEntry, parse_registry
+from publisher.names import ISSUES_DIR as ISSUES_DIR
 from publisher.records import SLUG_RE, Article, Issue, slugify
 from publisher.validate import CONFIG_FILE, archive_problems, config_problems, issue_problems
 
-ISSUES_DIR = "issues"
 DEEP_HINT = "an issue or a setting needs a few levels of tables and lists, not hundreds"
 
 
@@ -52,6 +52,11 @@ class Workspace:
     def articles(self) -> tuple[tuple[Issue, Article], ...]:
         """The archive: every article of every issue, with the issue that carries it."""
         return tuple((issue, article) for issue in self.issues for article in issue.articles)
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each issue's place (from 1) in date order: an issue's number until it is published."""
+        return {issue.id: n for n, issue in enumerate(self.issues, 1)}
 
     @property
     def published(self) -> tuple[Issue, ...]:

@@ -1,0 +1,292 @@
+"""Selection, cached per issue and keyed on what it reads.
+
+An issue's picks (sections and related) depend only on the rules ([related], [[sections]]),
+the issue's own articles and the published archive before it: ids, URLs, tags, dates,
+sources, categories, popularity, pins and exclusions. Titles, summaries, images and intros
+are only shown, never read by a rule. So each issue's key is
+
+    H(rules, its own selection fields, the running signature of the published issues before it)
+
+and its picks (article ids, scores) are kept in the build's cache. Editing a title re-selects
+nothing; editing an old issue's tags re-selects that issue and the ones after it; editing the
+weights re-selects everything. Views are rebuilt from the current records, so a retitled
+article shows its new title wherever it was picked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from publisher.digest.groups import Group, Item
+from publisher.errors import Problem
+from publisher.records import Article, Issue
+from publisher.related import RelatedIndex, RelatedPick
+from publisher.rules import SectionIndex, SectionPicks
+from publisher.selection import IssueView, issue_number
+from publisher.workspace import Workspace
+
+FILE = "selection.json"
+VIEW_FIELDS = ["issue", "number", "sections", "related", "config", "groups", "block"]  # _rebuilt's
+GROUP_FIELDS = [["heading", "items", "related"], ["article", "compact", "note"]]
+VERSION = "1"  # of the stored form; bump when what a rule reads changes
+
+
+def article_fields(article: Article) -> str:
+    """What any rule may read of an article (never its title, summary, author or image)."""
+    return repr((article.id, str(article.url), article.published.toordinal(), article.category,
+                 article.tags, article.source, article.popularity))
+
+
+def issue_fields(issue: Issue) -> str:
+    """What a later issue's rules may read of a published one."""
+    return repr((issue.id, issue.date.toordinal(), issue.status, sorted(issue.pin.items()),
+                 issue.exclude, [article_fields(a) for a in issue.articles]))
+
+
+def own_fields(issue: Issue) -> str:
+    """All of the issue itself: the digest's picks read its intro and summaries (links shown
+    once), notes and images (compact items), rules_version. Editing it re-selects it alone."""
+    return issue.model_dump_json() + issue_fields(issue)
+
+
+def selection_keys(workspace: Workspace, code: str) -> dict[str, str]:
+    """Every issue's key: rules, own fields, and the running signature of the published
+    issues strictly before it (the only ones either index lets it see)."""
+    config = workspace.config
+    layout = getattr(config, "layout", None)  # the digest's [layout], if this build has it
+    rules = hashlib.sha256((VERSION + code + config.related.model_dump_json() + json.dumps(
+        [s.model_dump(mode="json") for s in config.sections], sort_keys=True)
+        + config.email.model_dump_json() + (layout.model_dump_json() if layout else "")).encode())
+    running = hashlib.sha256(rules.digest())
+    keys: dict[str, str] = {}
+    for issue in sorted(workspace.issues, key=lambda i: i.sort_key):
+        keys[issue.id] = hashlib.sha256(running.digest() + own_fields(issue).encode()).hexdigest()
+        if issue.is_published:
+            running.update(issue_fields(issue).encode())
+    return keys
+
+
+def _pick_data(pick: RelatedPick) -> list[Any]:
+    return [pick.article.id, pick.score, list(pick.shared_tags), list(pick.contributions), pick.decay]
+
+
+def _view_data(view: IssueView) -> dict[str, Any]:
+    return {
+        "sections": [[a.id for a in s.articles] for s in view.sections],
+        "related": {k: [_pick_data(p) for p in picks] for k, picks in view.related.items()},
+        "groups": [[g.heading, [[i.article.id, i.compact, i.note] for i in g.items],
+                    [_pick_data(p) for p in g.related]] for g in view.groups],
+        "block": [_pick_data(p) for p in view.block],
+    }
+
+
+class SelectionCache:
+    """The picks of every issue at its key, in one file of the build's cache area."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.path = folder / FILE if folder else None
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.changed = False
+        self.selected: list[str] = []  # issues selected afresh by this build
+        if self.path is not None:
+            with suppress(OSError, ValueError):
+                data = json.loads(self.path.read_bytes())
+                if isinstance(data, dict):
+                    self.entries = data
+
+    def get(self, issue_id: str, key: str) -> dict[str, Any] | None:
+        entry = self.entries.get(issue_id)
+        return entry if isinstance(entry, dict) and entry.get("key") == key else None
+
+    def put(self, issue_id: str, key: str, view: IssueView) -> None:
+        self.entries[issue_id] = {"key": key, **_view_data(view)}
+        self.selected.append(issue_id)
+        self.changed = True
+
+    def save(self, known: Iterable[str]) -> None:
+        """Write the entries of the issues that still exist (no fsync: a lost cache costs a
+        selection, never a wrong one, since every entry carries its key)."""
+        wanted = set(known)
+        if self.path is None or not (self.changed or set(self.entries) - wanted):
+            return
+        data = {k: v for k, v in self.entries.items() if k in wanted}
+        tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
+        with suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(json.dumps(data, separators=(",", ":")).encode())
+            os.replace(tmp, self.path)
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _code_digest() -> str:
+    """Our code: any change to it (a rule's implementation, a new picks module) re-selects
+    everything once, rather than trust a list of the modules selection happens to use."""
+    global _code
+    if _code is None:
+        digest = hashlib.sha256()
+        here = Path(__file__).parent
+        for path in sorted(here.rglob("*.py")):
+            with suppress(OSError):
+                digest.update(path.relative_to(here).as_posix().encode() + path.read_bytes())
+        _code = digest.hexdigest()
+    return _code
+
+
+_code: str | None = None
+
+
+def select_cached(
+    workspace: Workspace, issues: Sequence[Issue], cache: SelectionCache, parallel: bool = False
+) -> list[IssueView]:
+    """The issues' views, as select_all would make them, re-selecting only changed issues."""
+    keys = selection_keys(workspace, _code_digest())
+    by_id = {a.id: a for _, a in workspace.articles}
+    views: list[IssueView | None] = []
+    for issue in issues:
+        entry = cache.get(issue.id, keys[issue.id])
+        views.append(_rebuilt(workspace, issue, entry, by_id) if entry else None)
+    missing = [n for n, v in enumerate(views) if v is None]
+    if missing:
+        index = RelatedIndex(workspace.articles, workspace.config.related)
+        sections = SectionIndex(workspace.config.sections, workspace.articles)
+        from publisher.selection import select_issue
+
+        if parallel and len(missing) >= PARALLEL_FROM and _cores() > 1:
+            picked = _select_in_workers(workspace, [issues[n] for n in missing], index, sections)
+            for n, data in zip(missing, picked, strict=True):
+                views[n] = _rebuilt(workspace, issues[n], data, by_id)
+        for n in missing:
+            view = views[n] or select_issue(workspace, issues[n], index, sections)
+            cache.put(issues[n].id, keys[issues[n].id], view)
+            views[n] = view
+    return [v for v in views if v is not None]
+
+
+PARALLEL_FROM = 64  # fewer issues select faster than workers start
+_job: tuple[Workspace, list[Issue], RelatedIndex, SectionIndex] | None = None
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return 1
+
+
+def _select_in_workers(
+    workspace: Workspace, issues: list[Issue], index: RelatedIndex, sections: SectionIndex
+) -> list[dict[str, Any]]:
+    """Select on every core: forked workers share the indexes as they are, and send back
+    only ids and scores (a view's records would cost more to pickle than to select)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    global _job
+    _job = (workspace, issues, index, sections)
+    cores = _cores()
+    chunks = [list(range(n, len(issues), cores * 4)) for n in range(cores * 4)]
+    try:
+        with ProcessPoolExecutor(cores, get_context("fork")) as pool:
+            parts = list(pool.map(_select_chunk, chunks))
+    finally:
+        _job = None
+    found: dict[int, dict[str, Any]] = {n: d for part in parts for n, d in part}
+    return [found[n] for n in range(len(issues))]
+
+
+def _select_chunk(positions: list[int]) -> list[tuple[int, dict[str, Any]]]:
+    from publisher.selection import select_issue
+
+    assert _job is not None
+    workspace, issues, index, sections = _job
+    return [(n, _view_data(select_issue(workspace, issues[n], index, sections))) for n in positions]
+
+
+def _rebuilt(
+    workspace: Workspace, issue: Issue, entry: dict[str, Any], by_id: dict[str, Article]
+) -> IssueView | None:
+    """The view from stored picks and today's records; None if the entry does not fit."""
+    if not _known_shapes():
+        return None  # the view grew a field this cache does not store: select afresh
+    try:
+        sections = tuple(
+            SectionPicks(section, tuple(by_id[i] for i in ids))
+            for section, ids in zip(workspace.config.sections, entry["sections"], strict=True)
+        )
+        own = {a.id for a in issue.articles}
+        related = {k: _picks(picks, by_id) for k, picks in entry["related"].items()}
+        groups = tuple(
+            Group(str(heading), tuple(Item(by_id[a], bool(c), str(n)) for a, c, n in items),
+                  _picks(picks, by_id))
+            for heading, items, picks in entry["groups"]
+        )
+        block = _picks(entry["block"], by_id)
+    except (KeyError, ValueError, TypeError):
+        return None
+    if not set(related) <= own:
+        return None
+    return IssueView(issue, issue_number(workspace, issue), sections, related, workspace.config,
+                     groups, block)
+
+
+def _picks(data: list[Any], by_id: dict[str, Article]) -> tuple[RelatedPick, ...]:
+    return tuple(RelatedPick(by_id[a], float(s), tuple(t), tuple(map(float, c)), float(d))
+                 for a, s, t, c, d in data)
+
+
+def _known_shapes() -> bool:
+    """The view and group fields this cache stores (a merge that adds one disables it)."""
+    return [f.name for f in dataclasses.fields(IssueView)] == VIEW_FIELDS and [
+        [f.name for f in dataclasses.fields(t)] for t in (Group, Item)] == GROUP_FIELDS
+
+
+_memo: list[tuple[Workspace, dict[str, IssueView], dict[Path | None, SelectionCache]]] = []  # the last workspace's views: check, then build
+
+
+def views_for(
+    workspace: Workspace, folder: Path | None, issues: Sequence[Issue], parallel: bool = False
+) -> tuple[list[IssueView], SelectionCache]:
+    """select_cached, sharing the views of one loaded workspace between the checks and the
+    build (one section pass, not two); and the cache of `folder`, brought up to date in
+    memory: only a build saves it, once its generation is public (a refused build or a
+    `check` leaves every file as it was)."""
+    same = bool(_memo) and _memo[0][0] is workspace
+    known = _memo[0][1] if same else {}
+    caches = _memo[0][2] if same else {}
+    cache = caches.get(folder) or SelectionCache(folder)  # read once, not by check and build
+    keys = selection_keys(workspace, _code_digest()) if known else {}
+    todo = [i for i in issues if i.id not in known]
+    fresh = {v.issue.id: v for v in select_cached(workspace, todo, cache, parallel)} if todo else {}
+    for issue in issues:
+        if issue.id in known and cache.get(issue.id, keys[issue.id]) is None:
+            cache.put(issue.id, keys[issue.id], known[issue.id])
+    _memo[:] = [(workspace, {**known, **fresh}, {**caches, folder: cache})]
+    return [known.get(i.id) or fresh[i.id] for i in issues], cache
+
+
+def empty_section_warnings(workspace: Workspace, views: Sequence[IssueView]) -> Iterator[Problem]:
+    """What rules.empty_section_problems finds, from views already selected."""
+    published = sorted(i.sort_key for i in workspace.issues if i.is_published)
+    for view in views:
+        issue = view.issue
+        first = bisect_left(published, issue.sort_key) == 0  # nothing published before it
+        for section, picks in zip(workspace.config.sections, view.sections, strict=True):
+            if first and section.scope == "archive" and section.exclude_issue_articles:
+                continue
+            if section.limit and not picks.articles:
+                yield Problem(
+                    f"issues/{issue.id}.toml",
+                    f"section '{section.name}' comes out empty for this issue",
+                    "issue",
+                    hint=f"run 'publisher explain {issue.id}' to see what its rule considered",
+                    severity="warning",
+                )

@@ -1,0 +1,266 @@
+"""Incremental builds (issue 12): a no-op decided before any heavy import, digests that do
+not depend on how --root is spelled, and each kind of edit rebuilding exactly what changes,
+into a result equal to a cold build."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomlkit
+
+from publisher.build import BuildResult
+from tests.conftest import REPO, copy_example, run_cli
+from tests.trees import public_tree
+
+HEAVY = ("jinja2", "premailer", "numpy", "feedgen", "lxml", "pydantic")
+
+
+def cli_modules(ws: Path, *args: str) -> tuple[str, set[str]]:
+    """Run the CLI in a new process; its output and the modules it imported."""
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['publisher', *{list(args)!r}]\n"
+        "try:\n    runpy.run_module('publisher', run_name='__main__')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "finally:\n    print('\\nMODULES=' + ','.join(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ws, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text, _, modules = done.stdout.rpartition("\nMODULES=")
+    return text, set(modules.strip().split(","))
+
+
+def test_a_no_op_build_imports_nothing_heavy(example: Path) -> None:
+    assert run_cli("build", cwd=example).code == 0
+    text, modules = cli_modules(example, "build")
+    assert "(0 changed)" in text
+    assert not {m.split(".")[0] for m in modules} & set(HEAVY)
+
+
+def test_an_edit_is_noticed_by_the_no_op_check(example: Path) -> None:
+    assert run_cli("build", cwd=example).code == 0
+    config = example / "config.toml"
+    config.write_text(config.read_text().replace("limit = 20 ", "limit = 19 ", 1))
+    text, modules = cli_modules(example, "build")
+    assert "(0 changed)" not in text and "jinja2" in modules
+
+
+def test_the_stamp_does_not_depend_on_how_root_is_spelled(example: Path) -> None:
+    assert run_cli("build", "--root", ".", cwd=example).code == 0
+    again = run_cli("build", "--root", str(example.resolve()), cwd=example.parent)
+    assert again.code == 0 and "(0 changed)" in again.stdout, again.stdout
+    moved = run_cli("build", "--root", example.name, cwd=example.parent)
+    assert "(0 changed)" in moved.stdout
+
+
+def manifest_of(ws: Path) -> dict[str, object]:
+    home = ws / ".build.generations"
+    number = os.readlink(ws / "build").rsplit("/", 1)[-1]
+    data: dict[str, object] = json.loads((home / f"{number}.json").read_text())
+    return data
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Path:
+    ws = copy_example(tmp_path / "ws")
+    assert run_cli("build", cwd=ws).code == 0
+    return ws
+
+
+# Each kind of edit, on a small unfrozen archive (published, never frozen: edits only warn).
+
+def cold_tree(ws: Path, tmp: Path) -> dict[str, bytes]:
+    from publisher.build import build
+
+    out = tmp / "cold" / "out"
+    build(ws, out=out, parallel=False)
+    return public_tree(out)
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    from tests.archive import make_archive
+
+    ws = make_archive(tmp_path / "ws", 14, articles=3)
+    build_in(ws)
+    return ws
+
+
+def build_in(ws: Path) -> BuildResult:
+    from publisher.build import build
+
+    return build(ws, parallel=False)
+
+
+def issue_files(ws: Path) -> list[Path]:
+    return sorted((ws / "issues").glob("[!.]*.toml"))
+
+
+def edit_issue(path: Path, change: Callable[[Any], None]) -> None:
+    doc = tomlkit.parse(path.read_text())
+    change(doc)
+    path.write_text(tomlkit.dumps(doc))
+
+
+def set_first_article(field: str, value: object) -> Callable[[Any], None]:
+    def change(doc: Any) -> None:
+        doc["articles"][0][field] = value
+    return change
+
+
+def add_past_issue(ws: Path) -> None:
+    first = tomllib.loads(issue_files(ws)[3].read_text())
+    first["date"] = first["date"] - timedelta(days=2)
+    first["articles"] = [{**a, "id": a["id"] + "-past", "url": a["url"] + "&past"} for a in first["articles"]]
+    (ws / "issues" / "1999-99.toml").write_text(tomlkit.dumps(first))
+
+
+def set_config(section: str, key: str, value: object) -> Callable[[Path], None]:
+    def change(ws: Path) -> None:
+        doc = tomlkit.parse((ws / "config.toml").read_text())
+        doc[section][key] = value  # type: ignore[index]
+        (ws / "config.toml").write_text(tomlkit.dumps(doc))
+    return change
+
+
+def edit_template(ws: Path) -> None:
+    from publisher.theme import builtin_templates
+
+    (ws / "templates").mkdir(exist_ok=True)
+    text = (builtin_templates() / "feed_entry.html").read_text()
+    (ws / "templates" / "feed_entry.html").write_text(text + "<p>Thanks for reading.</p>\n")
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "article title": lambda ws: edit_issue(issue_files(ws)[5], set_first_article("title", "A new title")),
+    "article tags": lambda ws: edit_issue(issue_files(ws)[5], set_first_article("tags", ["region:central-asia", "kazakhstan"])),
+    "article date": lambda ws: edit_issue(issue_files(ws)[5], set_first_article("published", date(2000, 1, 2))),
+    "[feeds] limit": set_config("feeds", "limit", 5),
+    "[related] weights": set_config("related", "weights", {"region:*": 3.0, "*": 1.0}),
+    "template": edit_template,
+    "delete an issue": lambda ws: issue_files(ws)[7].unlink(),
+    "add an issue in the past": add_past_issue,
+}
+
+
+@pytest.mark.parametrize("kind", list(EDITS))
+def test_each_edit_rebuilds_what_changes_and_equals_a_cold_build(
+    archive: Path, tmp_path: Path, kind: str
+) -> None:
+    before = public_tree(archive / "build")
+    EDITS[kind](archive)
+    result = build_in(archive)
+    after = public_tree(archive / "build")
+    assert after == cold_tree(archive, tmp_path)
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert set(result.written) == changed  # unchanged files are linked from the last generation
+    assert changed, "the edit changed nothing: the test is not testing"
+
+
+def test_a_title_edit_selects_only_its_issue_again(archive: Path) -> None:
+    from publisher.selectcache import SelectionCache, select_cached
+    from publisher.workspace import load_workspace
+
+    EDITS["article title"](archive)
+    workspace = load_workspace(archive)
+    cache = SelectionCache(archive / ".build.generations" / "cache")
+    views = select_cached(workspace, list(workspace.issues), cache)
+    assert cache.selected == [issue_files(archive)[5].stem]  # its own intro and summaries count
+    titles = {a.title for v in views for picks in v.related.values() for p in picks for a in [p.article]}
+    assert "A new title" in titles | {a.title for v in views for a in v.issue.articles}
+
+
+def test_a_tag_edit_selects_that_issue_and_the_later_ones_again(archive: Path) -> None:
+    from publisher.selectcache import SelectionCache, select_cached
+    from publisher.workspace import load_workspace
+
+    EDITS["article tags"](archive)
+    workspace = load_workspace(archive)
+    cache = SelectionCache(archive / ".build.generations" / "cache")
+    select_cached(workspace, list(workspace.issues), cache)
+    edited = issue_files(archive)[5].stem
+    assert cache.selected == [i.id for i in workspace.issues if i.sort_key >= workspace.issue(edited).sort_key]
+
+
+def test_the_fast_view_key_text_is_the_generic_one(example: Path) -> None:
+    import dataclasses
+
+    from publisher.cache import _text, _view_text
+    from publisher.selection import select_all
+    from publisher.workspace import load_workspace
+
+    workspace = load_workspace(example)
+    for view in select_all(workspace, list(workspace.issues)):
+        fields = [getattr(view, f.name) for f in dataclasses.fields(view) if f.name != "config"]
+        assert _view_text(view, {}) == _text(fields, {})
+
+
+def test_check_leaves_the_caches_warm_for_build(example: Path) -> None:
+    from publisher.build import build
+
+    assert run_cli("check", cwd=example).code == 0
+    cache = example / ".build.generations" / "cache"
+    assert (cache / "selection.json").is_file() and any((cache / "issues").iterdir())
+    result = build(example, parallel=False)
+    fresh = cold_tree(example, example.parent)
+    assert public_tree(example / "build") == fresh and result.written
+
+
+BODIES = [
+    ("plain\n", "<p>html</p>\n"),
+    ("no newline at the end", "<p>x</p>"),
+    ("crlf\r\nand bare\rcr\n\nblank lines\n\n", "<p>" + "long line, " * 40 + "</p>\r\n"),
+    ("trailing spaces   \nand tabs\t\nünïcødé · — “quotes”\n", "=_ looks like a boundary =_\n.\n..\nFrom me\n"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("text", "html"), BODIES)
+def test_the_assembled_eml_is_the_generators_byte_for_byte(example: Path, text: str, html: str) -> None:
+    from publisher.eml import build_eml, stdlib_eml
+    from publisher.selection import select_all
+    from publisher.workspace import load_workspace
+
+    workspace = load_workspace(example)
+    for view in select_all(workspace, list(workspace.published)[:2]):
+        assert build_eml(view, text, html) == stdlib_eml(view, text, html)
+
+
+def test_selection_on_every_core_picks_what_one_core_picks(tmp_path: Path) -> None:
+    from publisher.selectcache import PARALLEL_FROM, SelectionCache, _view_data, select_cached
+    from publisher.workspace import load_workspace
+    from tests.archive import make_archive
+
+    ws = make_archive(tmp_path / "ws", PARALLEL_FROM + 6, articles=2)
+    workspace = load_workspace(ws)
+    issues = list(workspace.issues)
+    one = select_cached(workspace, issues, SelectionCache(None))
+    every = select_cached(workspace, issues, SelectionCache(None), parallel=True)
+    assert [_view_data(v) for v in every] == [_view_data(v) for v in one]
+    assert every == one
+
+
+@pytest.mark.parametrize("layout", ["links", "auto"])
+def test_the_digest_layouts_rebuild_from_the_selection_cache_as_a_cold_build(
+    tmp_path: Path, layout: str
+) -> None:
+    from tests.archive import make_archive
+
+    ws = make_archive(tmp_path / "ws", 14, articles=3)
+    set_config("email", "layout", layout)(ws)
+    build_in(ws)
+    EDITS["article title"](ws)
+    EDITS["article tags"](ws)
+    build_in(ws)
+    assert public_tree(ws / "build") == cold_tree(ws, tmp_path)
