@@ -196,6 +196,23 @@ def test_no_email_page_or_text_shows_an_article_twice(tmp_path: Path, layout: st
         assert repeats(text_links(email_of(ws, issue.id, "email.txt"))) == [], issue.id
 
 
+def every_href(page: Path) -> list[str]:
+    """Every link of the page, as written: brand, images, footer and all."""
+    return [h for h in lxml_html.document_fromstring(page.read_bytes()).xpath("//a/@href")]
+
+
+@pytest.mark.parametrize("layout", ["links", "auto"])
+def test_no_href_repeats_within_a_digest_email(tmp_path: Path, links70: Path, layout: str) -> None:
+    """A checker that counts every href (not only articles) finds no repeat either."""
+    ws = with_rules_version_2(copy_example(tmp_path / "ws"))
+    set_config(ws, "email", f'layout = "{layout}"')
+    build(ws, drafts=True)
+    pages = [email_of(ws, i.id) for i in load_workspace(ws).issues] + [email_of(links70)]
+    for page in pages:
+        hrefs = every_href(page)
+        assert len(hrefs) > 3 and repeats(hrefs) == [], page
+
+
 def test_no_digest_shows_a_link_twice(links70: Path) -> None:
     for name in ("email.html", "index.html"):
         links = shown_links(email_of(links70, name=name))
