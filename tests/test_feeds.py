@@ -703,3 +703,18 @@ def test_any_text_gives_well_formed_feeds(
     # Every validator rule still holds, but that plain-text titles may look like HTML.
     for path, problems in judge(files).items():
         assert set(problems) <= {"ContainsHTML"}, (path, problems)
+
+
+def test_no_two_entries_of_a_tag_feed_share_updated(example: Path) -> None:
+    """The W3C validator's DuplicateUpdated: articles of one day get distinct, stable times."""
+    build(example, out=example / "build")
+    atom = "{http://www.w3.org/2005/Atom}"
+    feeds = sorted((example / "build/tags").glob("*/atom.xml"))
+    assert feeds
+    seen: dict[str, str] = {}
+    for path in feeds:
+        entries = etree.parse(str(path)).getroot().iter(f"{atom}entry")
+        stamps = {e.findtext(f"{atom}id"): e.findtext(f"{atom}updated") for e in entries}
+        assert len(set(stamps.values())) == len(stamps) >= 10, path
+        for entry_id, stamp in stamps.items():  # the same entry, the same time, in every feed
+            assert seen.setdefault(entry_id, stamp) == stamp

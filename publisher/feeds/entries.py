@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from hashlib import sha256
 from html import escape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -129,12 +130,15 @@ def article_entry(config: Config, view: IssueView, article: Article) -> Entry:
     # The article's own date, as RSS's pubDate: one issue date for all its articles made the
     # W3C validator warn DuplicateUpdated. A recorded correction of the issue still shows.
     updated = view.issue.updated or published
+    # Articles of one day would still share a timestamp (DuplicateUpdated again): each is set
+    # a few seconds to minutes before the send time by its id, the same in every feed it is in.
+    before = timedelta(seconds=int(sha256(article.id.encode()).hexdigest()[:8], 16) % 3600)
     return Entry(
         id=article_uri(config, view, article),
         title=xml_text(article.title),
         link=article.url,
-        published=at_send_time(config, published),
-        updated=at_send_time(config, updated),
+        published=at_send_time(config, published) - before,
+        updated=at_send_time(config, updated) - before,
         summary=xml_text(markdown_text(article.summary) or article.title),
         content=xml_text(article_html(view, article)) if config.feeds.content == "full" else "",
         categories=clean_terms(visible_tags(config, article.tags)),
