@@ -52,9 +52,10 @@ def example(tmp_path: Path) -> Path:
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    """Every file under root (but the cache), by relative path."""
+    """Every file under root (but the caches: `check` may warm the render cache), by relative path."""
+    caches = (".cache", ".build.generations/cache/")
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.relative_to(root).as_posix().startswith(".cache")
+        if p.is_file() and not p.relative_to(root).as_posix().startswith(caches)
     }
