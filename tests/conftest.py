@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 # Hermetic: publish and check --links fetch no real site (the example's links are made up);
 # tests/test_links.py turns fetching on against its own server on 127.0.0.1.
 os.environ.setdefault("PUBLISHER_CHECK__FETCH", "false")
