@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, TemplateError
 
-from publisher.cache import IssueCache
+from publisher.cache import IssueCache, theme_salt
 from publisher.check import check_email_budget, run_checks, scoped
-from publisher.email import budget_problems
+from publisher.config import Config
+from publisher.email import WARN_RATIO, budget_problems
 from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
+from publisher.feeds.entries import xml_text
 from publisher.generations import Site
 from publisher.manifest import Manifest
 from publisher.outdir import output_target, refuse_editors_files, refuse_nested
+from publisher.output import Built
 from publisher.records import Issue
-from publisher.render import FEED_ENTRY, Rendered, Theme, render_issues, template_problem
+from publisher.render import (
+    FEED_ENTRY,
+    PUBLIC_FILES,
+    Rendered,
+    Theme,
+    render_issues,
+    template_problem,
+)
+from publisher.reuse import Earlier, Outputs
 from publisher.selectcache import SelectionCache, views_for
 from publisher.selection import IssueView
 from publisher.site import render_index
@@ -26,13 +37,14 @@ from publisher.web.pages import keep_owners_robots, render_web
 from publisher.workspace import Workspace, load_config, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
+CONTENT_MARK = "publisher:content:"  # a feed entry's content, named by its issue's render key
 
 
 @dataclass
 class BuildResult:
     output: Path
     issues: list[str]
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: Mapping[str, bytes] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -48,42 +60,62 @@ def chosen_issues(workspace: Workspace, ids: list[str], drafts: bool) -> list[Is
     return [i for i in workspace.issues if i.is_published or (drafts and i.articles)]
 
 
-def issue_files(views: list[IssueView], rendered: Rendered) -> dict[str, bytes]:
-    """The rendered issues' files under issues/<id>/."""
-    return {
-        f"issues/{view.issue.id}/{name}": data
-        for view in views
-        for name, data in rendered.files[view.issue.id].items()
-        if name != FEED_ENTRY
-    }
+def add_issue_files(out: Outputs, views: list[IssueView], rendered: Rendered) -> None:
+    """The rendered issues' files under issues/<id>/, each keyed on its issue's render key."""
+    for view in views:
+        issue_id = view.issue.id
+        for name in PUBLIC_FILES:
+            out.put(f"issues/{issue_id}/{name}", rendered.files[issue_id][name], rendered.keys[issue_id])
 
 
-def email_budget(views: list[IssueView], rendered: Rendered) -> list[Problem]:
-    """Warnings for emails near [email] max_bytes; an error (nothing written) for any over it."""
-    found = [p for v in views for p in budget_problems(v, rendered.files[v.issue.id]["email.html"])]
+def email_budget(views: list[IssueView], out: Outputs) -> list[Problem]:
+    """Warnings for emails near [email] max_bytes; an error (nothing written) for any over it.
+    Only an email near the budget is read (a reused one from the previous build)."""
+    found = []
+    for view in views:
+        rel = f"issues/{view.issue.id}/email.html"
+        if out.size_of(rel) >= WARN_RATIO * view.config.email.max_bytes:
+            found += budget_problems(view, out.bytes_of(rel))
     if errors := [p for p in found if p.is_error]:
         raise RecordError(errors)
     return found
 
 
-def render_site(
-    env: Environment, workspace: Workspace, views: list[IssueView], rendered: Rendered
-) -> dict[str, bytes]:
-    """The archive index and the feeds, over every issue shown on the web. Feed entries come
-    with the issues' rendered (or cached) files; only issues this build did not render
-    (a partial build) render theirs here."""
-    files = {"index.html": render_index(env, workspace.config, views).encode()}
+def render_pages(env: Environment, config: Config, views: list[IssueView], out: Outputs, salt: str) -> None:
+    """The archive index and the web extras: they need no issue's rendered files, so they are
+    made while the workers render the issues."""
+    out.put("index.html", render_index(env, config, views).encode())
+    render_web(env, config, views, out, salt)
+
+
+def add_feeds(
+    env: Environment, workspace: Workspace, views: list[IssueView], rendered: Rendered,
+    cache: IssueCache, out: Outputs, salt: str,
+) -> None:
+    """The feeds over every published issue. An issue's content is named by its render key,
+    and filled in (this build's render, else the cache) only for a document made again; an
+    issue this build did not render (a partial build) has its content rendered here."""
     published = [v for v in views if v.issue.is_published]
-    template = env.get_template("feed_entry.html")
-    full = workspace.config.feeds.content == "full"
-    contents = {
-        v.issue.id: entry.decode() if (entry := rendered.files.get(v.issue.id, {}).get(FEED_ENTRY))
-        else template.render(view=v, config=v.config)
-        for v in published if full
-    }
-    files.update(render_feeds(workspace.config, published, contents))
-    files.update(render_web(env, workspace.config, views))
-    return files
+    template = env.get_template(FEED_ENTRY)
+    by_id = {v.issue.id: v for v in published}
+    contents: dict[str, str] = {}
+    if workspace.config.feeds.content == "full":
+        for v in published:
+            key = rendered.keys.get(v.issue.id)
+            contents[v.issue.id] = f"{CONTENT_MARK}{v.issue.id}:{key}" if key \
+                else template.render(view=v, config=v.config)
+
+    def fill(content: str) -> str:
+        if not content.startswith(CONTENT_MARK):
+            return content
+        issue_id = content[len(CONTENT_MARK):].rpartition(":")[0]
+        found = rendered.feed_entry(issue_id, cache)
+        if found is None:  # not in the cache any more: rendered again, as it would be
+            view = by_id[issue_id]
+            found = template.render(view=view, config=view.config)
+        return xml_text(found)
+
+    render_feeds(workspace.config, published, contents, out, fill, salt)
 
 
 def build(
@@ -120,25 +152,30 @@ def build(
     views, picks = views_for(workspace, site.layout.cache, site_issues)  # changed issues only
     theme = Theme(root / workspace.config.build.templates, dict(workspace.config.email.utm))
     env = theme.environment()
+    salt = theme_salt(env, workspace.config)
     wanted = {i.id for i in issues}
     todo = [v for v in views if v.issue.id in wanted]
     cache = IssueCache(target.path)
-    # Unchanged issues come from the cache; the rest render on every core.
-    rendered = render_issues(theme, todo, cache, progress, parallel)
-    if rendered.problems:
-        raise BuildError(rendered.problems)
-    budget = email_budget(todo, rendered)
-    files = issue_files(todo, rendered)
+    made = Outputs(Earlier(previous))
     try:
-        files.update(render_site(env, workspace, views, rendered))
+        # Issues the previous build made from the same inputs are reused; the rest render on
+        # every core, while this process makes the site-wide pages.
+        rendered = render_issues(theme, todo, cache, progress, parallel, made.earlier,
+                                 lambda: render_pages(env, workspace.config, views, made, salt), made.memo)
+        if rendered.problems:
+            raise BuildError(rendered.problems)
+        add_issue_files(made, todo, rendered)
+        budget = email_budget(todo, made)
+        add_feeds(env, workspace, views, rendered, cache, made, salt)
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
+    files = made.files
     problems += budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
-    record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems)
+    record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems,
+                      keys=dict(sorted(made.keys.items())))
     waiting = (lambda: on_wait(target.path)) if on_wait else None
     written = site.publish(files, bool(ids), record, waiting, lambda: keep(rendered, cache, picks, workspace))
-    return BuildResult(target.path, sorted(wanted), files, written, problems)
-
+    return BuildResult(target.path, sorted(wanted), Built(target.path, files), written, problems)
 
 
 def keep(rendered: Rendered, cache: IssueCache, picks: SelectionCache, workspace: Workspace) -> None:

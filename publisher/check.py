@@ -203,7 +203,9 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     yield from dict.fromkeys(rendered.problems)  # a template error shows once, not per issue
     for view in views:
         if files := rendered.files.get(view.issue.id):
-            yield from budget_problems(view, files["email.html"])
+            html = files["email.html"]
+            assert isinstance(html, bytes)  # no earlier build to reuse from: all rendered
+            yield from budget_problems(view, html)
 
 
 # Email checks; `build` skips the budget one and measures the emails it renders instead.

@@ -33,7 +33,7 @@ from publisher.outdir import (
     others_files,
     refuse_conflicts,
 )
-from publisher.output import carry, write_generation
+from publisher.output import Output, carry, write_generation
 
 NEXT_LINK = "next.link"  # the new symlink, before it is renamed over the output
 
@@ -78,7 +78,7 @@ class Site:
             return inspect(self.target, self.layout.home, self.layout.current())
 
     def publish(
-        self, files: dict[str, bytes], partial: bool, record: Manifest,
+        self, files: dict[str, Output], partial: bool, record: Manifest,
         on_wait: Callable[[], None] | None = None, after: Callable[[], None] | None = None,
     ) -> list[str]:
         """Write a new generation, then make it public; returns the paths whose bytes changed.
@@ -111,7 +111,7 @@ class Site:
             yield
 
     def fill(
-        self, number: int, files: dict[str, bytes], previous: Previous, others: list[str],
+        self, number: int, files: dict[str, Output], previous: Previous, others: list[str],
         partial: bool, record: Manifest,
     ) -> list[str]:
         folder = self.layout.folder(number)
@@ -125,6 +125,8 @@ class Site:
         record.files = {rel: stat_of(folder / rel) for rel in sorted([*files, *ours])}
         hashes.update({rel: previous.hashes[rel] for rel in ours if rel in previous.hashes})
         record.hashes = dict(sorted(hashes.items()))
+        carried = {rel: previous.keys[rel] for rel in ours if rel in previous.keys}
+        record.keys = dict(sorted({**carried, **record.keys}.items()))
         record.write(self.layout.manifest(number))
         return written
 

@@ -23,6 +23,7 @@ class Manifest:
     issues: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)  # SHA-256 of files, to compare unread
+    keys: dict[str, str] = field(default_factory=dict)  # what each file was made from (keys.py)
 
     @classmethod
     def read(cls, path: Path) -> Manifest | None:
@@ -36,6 +37,7 @@ class Manifest:
                 issues=[str(i) for i in data["issues"]],
                 warnings=[Problem(**p) for p in data["warnings"]],
                 hashes={str(k): str(v) for k, v in data.get("hashes", {}).items()},
+                keys={str(k): str(v) for k, v in data.get("keys", {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None

@@ -48,6 +48,7 @@ class Previous:
     number: int | None = None  # its generation; 0 for an old-layout folder being migrated
     files: dict[str, Stat] = field(default_factory=dict)  # the files publisher made in it
     hashes: dict[str, str] = field(default_factory=dict)  # their SHA-256, where recorded
+    keys: dict[str, str] = field(default_factory=dict)  # the inputs each was made from
 
 
 def output_target(root: Path, config: Config, out: Path | None) -> Target:
@@ -157,7 +158,9 @@ def _ours(target: Target, home: Path, current: int | None) -> Previous:
     manifest = Manifest.read(home / f"{current}.json")
     # Without its manifest (deleted by hand), every file of our own generation counts as ours.
     files = manifest.files if manifest else {rel: [0, 0] for rel in entries(folder)}
-    return Previous("ours", folder, current, files, manifest.hashes if manifest else {})
+    if manifest is None:
+        return Previous("ours", folder, current, files)
+    return Previous("ours", folder, current, files, manifest.hashes, manifest.keys)
 
 
 def _unlinked(home: Path) -> Previous:

@@ -10,7 +10,8 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 # A full or read-only disk is the build's failure, not a reason to fall back to copying.
@@ -33,27 +34,48 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+@dataclass(frozen=True)
+class Same:
+    """A file made from the same inputs as the previous generation's file of that path (its
+    recorded key matched, and the file is still as that build left it): linked, not re-made."""
+
+    digest: str  # "sha256:..." as the previous manifest recorded it
+    size: int
+    source: Path | None = None  # the previous generation's file (kept while this build writes)
+
+
+Output = bytes | Same
+
+
 def write_generation(
-    folder: Path, files: Mapping[str, bytes], previous: Path | None,
+    folder: Path, files: Mapping[str, Output], previous: Path | None,
     known: Mapping[str, tuple[list[int], str]] | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """Fill the new, empty folder with `files`: a file with the same bytes in `previous` is
     hard-linked (not rewritten), the others written, then synced to disk. Returns the paths
     written, and every file's SHA-256. `known` holds the previous files' recorded [size,
-    mtime] and hash: a file still as recorded is compared by hash, without reading it back."""
-    written, hashes, made = [], {}, set()
+    mtime] and hash: a file still as recorded is compared by hash, without reading it back.
+    A `Same` file is linked (copied where links are not possible) from `previous`."""
+    written, copied, hashes, made = [], [], {}, set()
     for rel, data in sorted(files.items()):
         target = folder / rel
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)
+        if isinstance(data, Same):
+            source = data.source or (previous / rel if previous else target)
+            hashes[rel] = data.digest
+            if not _link(source, target):
+                shutil.copy2(source, target)  # the same bytes: not a change
+                copied.append(rel)
+            continue
         hashes[rel] = "sha256:" + hashlib.sha256(data).hexdigest()
         if previous is not None and _same(previous / rel, data, hashes[rel], (known or {}).get(rel)) \
                 and _link(previous / rel, target):
             continue
         _write_new(target, data)
         written.append(rel)
-    make_durable(folder, written)
+    make_durable(folder, [*written, *copied])
     return written, hashes
 
 
@@ -124,3 +146,21 @@ def _write_new(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as handle:
         os.fchmod(handle.fileno(), 0o644)  # whatever the umask: a web server must read it
         handle.write(data)
+
+
+class Built(Mapping[str, bytes]):
+    """A build's files by path: those made in memory, and `Same` ones read from `folder` (the
+    public tree) only when asked for."""
+
+    def __init__(self, folder: Path, files: Mapping[str, Output]) -> None:
+        self.folder, self._files = folder, files
+
+    def __getitem__(self, rel: str) -> bytes:
+        data = self._files[rel]
+        return (data.source or self.folder / rel).read_bytes() if isinstance(data, Same) else data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)

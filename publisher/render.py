@@ -18,6 +18,8 @@ from jinja2 import Environment, TemplateError
 from publisher.cache import IssueCache, Memo, fingerprint, theme_salt
 from publisher.email import build_eml, render_email_html, render_email_text
 from publisher.errors import Problem, PublisherError
+from publisher.output import Output
+from publisher.reuse import Earlier
 from publisher.selection import IssueView
 from publisher.site import render_issue_page
 from publisher.theme import make_environment
@@ -25,6 +27,7 @@ from publisher.theme_check import render_problem
 
 FEED_ENTRY = "feed_entry.html"  # the issue's full content in the feeds: cached, not a file of its own
 ISSUE_FILES = ("index.html", "email.html", "email.txt", "email.eml", FEED_ENTRY)
+PUBLIC_FILES = ISSUE_FILES[:-1]  # under issues/<id>/ in the output
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
 Outcome = tuple[dict[str, bytes] | None, list[Problem]]
 
@@ -42,16 +45,28 @@ class Theme:
 
 @dataclass
 class Rendered:
-    """Each issue's files by name, and the fresh ones the cache should keep."""
+    """Each issue's files by name (`Same` where the previous build's files are reused), each
+    issue's render key, and the fresh ones the cache should keep."""
 
-    files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    files: dict[str, dict[str, Output]] = field(default_factory=dict)
     fresh: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
 
     def keep(self, cache: IssueCache) -> None:
         """Store the freshly rendered issues; called once the build has written its files."""
         for issue_id, key in self.fresh.items():
-            cache.put(issue_id, key, self.files[issue_id])
+            files = self.files[issue_id]
+            cache.put(issue_id, key, {n: d for n, d in files.items() if isinstance(d, bytes)})
+
+    def feed_entry(self, issue_id: str, cache: IssueCache) -> str | None:
+        """The issue's feed content: rendered by this build, else from the cache."""
+        data = self.files.get(issue_id, {}).get(FEED_ENTRY)
+        if isinstance(data, bytes):
+            return data.decode()
+        if (key := self.keys.get(issue_id)) and (files := cache.get(issue_id, key, ISSUE_FILES)):
+            return files[FEED_ENTRY].decode()
+        return None
 
 
 def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
@@ -101,18 +116,32 @@ def render_issues(
     cache: IssueCache,
     progress: Progress | None = None,
     parallel: bool = True,
+    earlier: Earlier | None = None,
+    meanwhile: Callable[[], None] | None = None,
+    memo: Memo | None = None,
 ) -> Rendered:
-    """Every issue's files: cached ones read back, the others rendered, in parallel if many."""
+    """Every issue's files: the previous build's where their key is unchanged, else cached
+    ones read back, the others rendered, in parallel if many. `meanwhile` runs in this
+    process while the workers render (the site-wide pages, which need no issue's files)."""
+    result = Rendered()
     if not views:
-        return Rendered()
+        if meanwhile is not None:
+            meanwhile()
+        return result
     env = theme.environment()
     salt = theme_salt(env, views[0].config)
-    memo: Memo = {}
-    keys = {v.issue.id: fingerprint(v, salt, memo) for v in views}
-    result = Rendered()
-    misses = [v for v in views if not _from_cache(cache, v.issue.id, keys[v.issue.id], result)]
+    memo = memo if memo is not None else {}
+    keys = result.keys = {v.issue.id: fingerprint(v, salt, memo) for v in views}
+    earlier = earlier or Earlier()
+    misses = [
+        v for v in views
+        if not _reused(earlier, v.issue.id, keys[v.issue.id], result)
+        and not _from_cache(cache, v.issue.id, keys[v.issue.id], result)
+    ]
     with ExitStack() as stack:
         pending = _start(theme, env, misses, stack, parallel)
+        if meanwhile is not None:
+            meanwhile()
         for view in progress(views) if progress else views:
             if view.issue.id in pending:
                 _collect(result, view.issue.id, keys[view.issue.id], pending[view.issue.id])
@@ -124,14 +153,25 @@ def _collect(result: Rendered, issue_id: str, key: str, future: Future[Outcome])
     files, problems = future.result()
     result.problems += problems
     if files is not None:
-        result.files[issue_id] = files
+        result.files[issue_id] = dict(files)
         result.fresh[issue_id] = key
+
+
+def _reused(earlier: Earlier, issue_id: str, key: str, result: Rendered) -> bool:
+    """The issue's public files, as the previous build made them from the same key."""
+    same: dict[str, Output] = {}
+    for name in PUBLIC_FILES:
+        if (found := earlier.same(f"issues/{issue_id}/{name}", key)) is None:
+            return False
+        same[name] = found
+    result.files[issue_id] = same
+    return True
 
 
 def _from_cache(cache: IssueCache, issue_id: str, key: str, result: Rendered) -> bool:
     files = cache.get(issue_id, key, ISSUE_FILES)
     if files is not None:
-        result.files[issue_id] = files
+        result.files[issue_id] = dict(files)
     return files is not None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -17,6 +18,7 @@ from publisher.errors import Problem
 from publisher.generations import Layout
 from publisher.manifest import Manifest
 from publisher.names import CONFIG_FILE, ISSUES_DIR, builtin_templates
+from publisher.output import Built, Same
 
 if TYPE_CHECKING:  # importing this module stays cheap: nochange.py decides before pydantic
     from publisher.config import Config
@@ -29,7 +31,7 @@ class Replay:
     """What the last build reported: its issues, its files (read back) and its warnings."""
 
     issues: list[str]
-    files: dict[str, bytes]
+    files: Mapping[str, bytes]
     warnings: list[Problem]
 
 
@@ -69,10 +71,7 @@ class BuildStamp:
         if manifest is None:
             return None
         folder = layout.folder(layout.current() or 0)
-        try:
-            files = {rel: (folder / rel).read_bytes() for rel in manifest.built}
-        except OSError:
-            return None
+        files = Built(folder, dict.fromkeys(manifest.built, Same("", 0)))  # read if asked for
         return Replay(manifest.issues, files, manifest.warnings)
 
 

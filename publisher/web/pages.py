@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from functools import partial
 
 from jinja2 import Environment
 
@@ -10,6 +12,8 @@ from publisher.config import Config
 from publisher.errors import Problem
 from publisher.feeds.entries import issue_updated
 from publisher.outdir import Previous, others_files
+from publisher.output import Output
+from publisher.reuse import Outputs, key_of
 from publisher.selection import IssueView
 from publisher.web.meta import (
     FeedLink,
@@ -33,19 +37,57 @@ from publisher.web.tags import TagPage, tag_pages
 SEARCH_ASSETS = ("search/minisearch.js", "search/search.js")
 
 
-def render_web(env: Environment, config: Config, views: Sequence[IssueView]) -> dict[str, bytes]:
-    """Every extra file [site] asks for, by path relative to the output folder."""
+def render_web(
+    env: Environment, config: Config, views: Sequence[IssueView], out: Outputs | None = None,
+    salt: str = "",
+) -> dict[str, Output]:
+    """Every extra file [site] asks for, by path relative to the output folder.
+
+    With `out` (which knows the previous build), a tag page and the search index are made
+    again only when what they show changed; `salt` stands for the templates and code."""
+    out = out if out is not None else Outputs()
+    salt = key_of(salt, web_config(config))
     published = [v for v in views if v.issue.is_published]
     tags = tag_pages(config, published) if config.site.tag_pages else []
-    files: dict[str, bytes] = {}
     if config.site.tag_pages:
-        files.update(render_tag_pages(env, config, tags))
+        for tag in tags:
+            out.make(f"{tag.folder}index.html", key_of(salt, tag_page_inputs(tag, out)),
+                     partial(render_tag_page, env, config, tag))
+        out.put("tags/index.html", render_tags_index(env, config, tags))
     if config.site.search:
-        files.update(render_search(env, config, published))
+        key = key_of(salt, *(search_inputs(v, out) for v in published))
+        out.make(INDEX_FILE, key, lambda: search_index(config, published)[0])
+        for rel, data in render_search_page(env, config, published).items():
+            out.put(rel, data)
     if config.site.sitemap:
-        files.update(sitemap_files(config.newsletter.url, sitemap_urls(config, published, tags)))
-    files["robots.txt"] = robots_txt(config.newsletter.url, config.site.sitemap)
-    return files
+        for rel, data in sitemap_files(config.newsletter.url, sitemap_urls(config, published, tags)).items():
+            out.put(rel, data)
+    out.put("robots.txt", robots_txt(config.newsletter.url, config.site.sitemap))
+    return out.files
+
+
+def web_config(config: Config) -> str:
+    """The config the extra pages read besides the templates' own: everything but what only
+    decides picks or feed entries ([related], [[sections]], [feeds] limit)."""
+    data = config.model_dump(mode="json")
+    data.pop("related", None)
+    data.pop("sections", None)
+    data["feeds"].pop("limit", None)
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def tag_page_inputs(tag: TagPage, out: Outputs) -> str:
+    """What a tag page shows: the tag, and each article with the issue that carried it."""
+    items = "".join(
+        f"{view.issue.id}|{view.number}|{view.issue.title}|{view.web_url}|{out.text(article)}\n"
+        for view, article in tag.items
+    )
+    return f"{tag.tag}|{tag.slug}|{tag.label}|{tag.has_feed}\n{items}"
+
+
+def search_inputs(view: IssueView, out: Outputs) -> str:
+    """What the search index holds of an issue: its record (articles included) and number."""
+    return f"{view.issue.id}|{view.number}|{view.web_url}|{out.text(view.issue)}"
 
 
 def render_page(env: Environment, name: str, config: Config, page: PageMeta, **context: object) -> bytes:
@@ -59,31 +101,47 @@ def own_feeds(config: Config, tag: TagPage) -> tuple[FeedLink, ...]:
 
 
 def render_tag_pages(env: Environment, config: Config, tags: Sequence[TagPage]) -> dict[str, bytes]:
+    files = {f"{tag.folder}index.html": render_tag_page(env, config, tag) for tag in tags}
+    files["tags/index.html"] = render_tags_index(env, config, tags)
+    return files
+
+
+def render_tag_page(env: Environment, config: Config, tag: TagPage) -> bytes:
     news = config.newsletter
-    files = {}
-    for tag in tags:
-        feeds = own_feeds(config, tag)
-        description = f"Articles tagged {tag.label} in {news.title}: {len(tag.items)} so far."
-        images = [a.image for _, a in tag.items if a.image]
-        page = page_meta(config, tag.folder, f"{tag.label} · {news.title}", description, feeds,
-                         images[0] if images else None)
-        files[f"{tag.folder}index.html"] = render_page(env, "tag.html", config, page, tag=tag, feeds=feeds)
+    feeds = own_feeds(config, tag)
+    description = f"Articles tagged {tag.label} in {news.title}: {len(tag.items)} so far."
+    images = [a.image for _, a in tag.items if a.image]
+    page = page_meta(config, tag.folder, f"{tag.label} · {news.title}", description, feeds,
+                     images[0] if images else None)
+    return render_page(env, "tag.html", config, page, tag=tag, feeds=feeds)
+
+
+def render_tags_index(env: Environment, config: Config, tags: Sequence[TagPage]) -> bytes:
+    news = config.newsletter
     every_feed = articles_feeds(config) + tag_feeds(config)
     page = page_meta(config, "tags/", f"Tags · {news.title}",
                      f"Every tag of {news.title}, with its articles and feeds.", every_feed)
     by_tag = {t.tag: own_feeds(config, t) for t in tags}
-    files["tags/index.html"] = render_page(env, "tags.html", config, page, tags=tags, feeds=by_tag)
-    return files
+    return render_page(env, "tags.html", config, page, tags=tags, feeds=by_tag)
 
 
 def render_search(env: Environment, config: Config, views: Sequence[IssueView]) -> dict[str, bytes]:
-    index, count = search_index(config, views)
+    index, _ = search_index(config, views)
+    return {INDEX_FILE: index, **render_search_page(env, config, views)}
+
+
+def search_count(views: Sequence[IssueView]) -> int:
+    """How many documents the index holds: each published issue, and each of its articles."""
+    return sum(1 + len(v.issue.articles) for v in views if v.issue.is_published)
+
+
+def render_search_page(env: Environment, config: Config, views: Sequence[IssueView]) -> dict[str, bytes]:
+    """search/index.html and its scripts (the index itself is search/index.js)."""
     news = config.newsletter
     page = page_meta(config, "search/", f"Search · {news.title}", f"Search every issue of {news.title}.")
-    files = {INDEX_FILE: index}
-    files["search/index.html"] = render_page(
-        env, "search.html", config, page, documents=f"{count:,}", shards=["index.js"]
-    )
+    files = {"search/index.html": render_page(
+        env, "search.html", config, page, documents=f"{search_count(views):,}", shards=["index.js"]
+    )}
     assert env.loader is not None
     for name in SEARCH_ASSETS:  # a workspace may override these like any template
         files[name] = env.loader.get_source(env, name)[0].encode()
@@ -102,7 +160,7 @@ def sitemap_urls(config: Config, views: Sequence[IssueView], tags: Sequence[TagP
     return urls
 
 
-def keep_owners_robots(files: dict[str, bytes], config: Config, previous: Previous) -> list[Problem]:
+def keep_owners_robots(files: dict[str, Output], config: Config, previous: Previous) -> list[Problem]:
     """An editor's own robots.txt in the output folder wins over ours, whether publisher never
     listed it or it replaced the one publisher wrote (ours starts with ROBOTS_MARKER); a
     warning says so when theirs does not name the sitemap."""

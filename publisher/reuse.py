@@ -1,0 +1,91 @@
+"""One incremental rule for every file a build makes: each output is a function of declared
+inputs, summed up in a key, and it is made again only when that key changes.
+
+The key each file was made from is kept in the generation's manifest. A later build that
+computes the same key for a path, and finds the previous generation's file still as that build
+left it (size and mtime as recorded), links the old file (`Same`): it neither renders it nor
+reads it back."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from publisher.outdir import Previous
+from publisher.output import Output, Same
+
+Memo = dict[int, tuple[BaseModel, str]]
+
+
+def key_of(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The previous generation, as far as reuse goes: its files, their hashes and keys."""
+
+    previous: Previous | None = None
+
+    def same(self, rel: str, key: str) -> Same | None:
+        """The previous file of `rel` if it was made from `key` and is untouched since."""
+        previous = self.previous
+        if previous is None or previous.folder is None or previous.keys.get(rel) != key:
+            return None
+        digest, recorded = previous.hashes.get(rel), previous.files.get(rel)
+        if digest is None or recorded is None:
+            return None
+        try:
+            info = os.lstat(previous.folder / rel)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or [info.st_size, info.st_mtime_ns] != recorded:
+            return None  # changed by hand since: made again
+        return Same(digest, info.st_size, previous.folder / rel)
+
+    def read(self, rel: str) -> bytes:
+        assert self.previous is not None and self.previous.folder is not None
+        return (self.previous.folder / rel).read_bytes()
+
+
+@dataclass
+class Outputs:
+    """The files of one build by path, each with the key it was made from."""
+
+    earlier: Earlier = field(default_factory=Earlier)
+    files: dict[str, Output] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    memo: Memo = field(default_factory=dict)  # records' canonical JSON, once per build
+
+    def make(self, rel: str, key: str, render: Callable[[], bytes]) -> None:
+        """files[rel]: the previous file if made from the same key, else render()."""
+        self.keys[rel] = key
+        self.files[rel] = self.earlier.same(rel, key) or render()
+
+    def put(self, rel: str, data: Output, key: str | None = None) -> None:
+        self.files[rel] = data
+        if key is not None:
+            self.keys[rel] = key
+
+    def bytes_of(self, rel: str) -> bytes:
+        data = self.files[rel]
+        return self.earlier.read(rel) if isinstance(data, Same) else data
+
+    def size_of(self, rel: str) -> int:
+        data = self.files.get(rel, b"")
+        return data.size if isinstance(data, Same) else len(data)
+
+    def text(self, record: BaseModel) -> str:
+        """A record's canonical JSON (the same text the render cache keys on)."""
+        if id(record) not in self.memo:  # the record is kept too, so its id cannot be reused
+            self.memo[id(record)] = (record, record.model_dump_json())
+        return self.memo[id(record)][1]
