@@ -150,7 +150,8 @@ def build(
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
     views, picks = views_for(workspace, site.layout.cache, site_issues)  # changed issues only
-    theme = Theme(root / workspace.config.build.templates, dict(workspace.config.email.utm))
+    theme = Theme(root / workspace.config.build.templates, dict(workspace.config.email.utm),
+                  site.layout.cache / "templates")
     env = theme.environment()
     salt = theme_salt(env, workspace.config)
     wanted = {i.id for i in issues}
@@ -174,11 +175,13 @@ def build(
     record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems,
                       keys=dict(sorted(made.keys.items())))
     waiting = (lambda: on_wait(target.path)) if on_wait else None
-    written = site.publish(files, bool(ids), record, waiting, lambda: keep(rendered, cache, picks, workspace))
+    written = site.publish(files, bool(ids), record, waiting, lambda: keep(rendered, cache, picks, workspace, record.hashes))
     return BuildResult(target.path, sorted(wanted), Built(target.path, files), written, problems)
 
 
-def keep(rendered: Rendered, cache: IssueCache, picks: SelectionCache, workspace: Workspace) -> None:
+def keep(
+    rendered: Rendered, cache: IssueCache, picks: SelectionCache, workspace: Workspace, hashes: dict[str, str]
+) -> None:
     """Store what this build rendered and selected, for the next build (under its lock)."""
-    rendered.keep(cache)
+    rendered.keep(cache, hashes)
     picks.save(i.id for i in workspace.issues)

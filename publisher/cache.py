@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from importlib import metadata
 from pathlib import Path
@@ -164,8 +164,9 @@ class IssueCache:
         files = _decode(blob, key)
         return files if files is not None and tuple(files) == names else None
 
-    def put(self, issue_id: str, key: str, files: dict[str, bytes]) -> bool:
-        """Store an entry; False if the disk would not take it (the build is not the worse)."""
+    def put(self, issue_id: str, key: str, files: dict[str, bytes], hashes: Mapping[str, str] | None = None) -> bool:
+        """Store an entry; False if the disk would not take it (the build is not the worse).
+        `hashes`: "sha256:<hex>" of some of the files, already known."""
         if self.root is None:
             return False
         folder = self.root / issue_id
@@ -174,7 +175,7 @@ class IssueCache:
             if folder.is_file() or folder.is_symlink():
                 folder.unlink()  # not an entry folder: whatever it is, it is the cache's
             folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(_encode(key, files))
+            tmp.write_bytes(_encode(key, files, hashes or {}))
             os.replace(tmp, folder / key)
             _keep_newest(folder, key)
         except OSError:
@@ -195,8 +196,11 @@ def _keep_newest(folder: Path, key: str) -> None:
         old.unlink(missing_ok=True)
 
 
-def _encode(key: str, files: dict[str, bytes]) -> bytes:
-    parts = [[name, len(data), hashlib.sha256(data).hexdigest()] for name, data in files.items()]
+def _encode(key: str, files: dict[str, bytes], hashes: Mapping[str, str]) -> bytes:
+    parts = [
+        [name, len(data), hashes[name].removeprefix("sha256:") if name in hashes else hashlib.sha256(data).hexdigest()]
+        for name, data in files.items()
+    ]
     return json.dumps({"key": key, "files": parts}).encode() + b"\n" + b"".join(files.values())
 
 

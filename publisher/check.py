@@ -193,7 +193,8 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
         return  # no email can be built; check_subject or check_templates says why
     config = workspace.config
     views, picks = views_for(workspace, selection_cache(workspace), [i for i in workspace.issues if i.articles])
-    theme = Theme(workspace.root / config.build.templates, dict(config.email.utm))
+    theme = Theme(workspace.root / config.build.templates, dict(config.email.utm),
+                  selection_cache(workspace) / "templates")
     cache = IssueCache(workspace.output)
     rendered = render_issues(theme, views, cache)
     # Left warm for the next build: entries are content-addressed and written whole or not at

@@ -84,7 +84,10 @@ class Site:
         """Write a new generation, then make it public; returns the paths whose bytes changed.
         A partial build (some issues) carries every other file over; a full one only the files
         publisher did not make. `after` runs while the lock is still held."""
-        refuse_conflicts(self.target, others_files(self.previous()), set(files))  # before any write
+        with self.failures("prepare"):
+            fresh = not self.layout.home.exists()
+        if fresh:  # refused before the lock creates anything
+            refuse_conflicts(self.target, others_files(self.previous()), set(files))
         with self.locked(on_wait):
             previous = self.previous()  # again: another build may have finished while we waited
             others = others_files(previous)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -54,12 +55,23 @@ def tag_label(config: Config, tag: str) -> str:
 
 def is_internal(config: Config, tag: str) -> bool:
     """Tags that steer rules but never appear as feed categories or tag pages."""
-    patterns = (*INTERNAL_TAGS, *config.feeds.hidden_tags)
-    return any(fnmatchcase(tag, p) for p in patterns)
+    return _internal((*INTERNAL_TAGS, *config.feeds.hidden_tags), tag)
 
 
 def visible_tags(config: Config, tags: Iterable[str]) -> tuple[str, ...]:
-    return tuple(t for t in tags if not is_internal(config, t))
+    return _visible((*INTERNAL_TAGS, *config.feeds.hidden_tags), tuple(tags))
+
+
+# A build asks about the same few hundred tags tens of thousands of times (feeds, tag pages,
+# search): fnmatch on each was a tenth of an incremental build.
+@lru_cache(maxsize=65536)
+def _internal(patterns: tuple[str, ...], tag: str) -> bool:
+    return any(fnmatchcase(tag, p) for p in patterns)
+
+
+@lru_cache(maxsize=65536)
+def _visible(patterns: tuple[str, ...], tags: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(t for t in tags if not _internal(patterns, t))
 
 
 def tag_slugs(tags: Iterable[str]) -> dict[str, str]:

@@ -91,6 +91,7 @@ def markdown_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+@lru_cache(maxsize=8192)
 def first_sentence(text: str, limit: int = 150) -> str:
     """The first sentence of some Markdown, as plain text, for inbox previews."""
     plain = " ".join(markdown_text(text).split())

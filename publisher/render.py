@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -38,9 +38,10 @@ class Theme:
 
     templates: Path | None
     utm: dict[str, str] = field(default_factory=dict)
+    compiled: Path | None = None  # compiled templates kept here between runs
 
     def environment(self) -> Environment:
-        return make_environment(self.templates, self.utm)
+        return make_environment(self.templates, self.utm, self.compiled)
 
 
 @dataclass
@@ -53,11 +54,14 @@ class Rendered:
     problems: list[Problem] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
 
-    def keep(self, cache: IssueCache) -> None:
-        """Store the freshly rendered issues; called once the build has written its files."""
+    def keep(self, cache: IssueCache, hashes: Mapping[str, str] | None = None) -> None:
+        """Store the freshly rendered issues; called once the build has written its files.
+        `hashes`: the SHA-256 the build recorded of each output (not computed twice)."""
+        hashes = hashes or {}
         for issue_id, key in self.fresh.items():
-            files = self.files[issue_id]
-            cache.put(issue_id, key, {n: d for n, d in files.items() if isinstance(d, bytes)})
+            files = {n: d for n, d in self.files[issue_id].items() if isinstance(d, bytes)}
+            known = {n: hashes[rel] for n in files if (rel := f"issues/{issue_id}/{n}") in hashes}
+            cache.put(issue_id, key, files, known)
 
     def feed_entry(self, issue_id: str, cache: IssueCache) -> str | None:
         """The issue's feed content: rendered by this build, else from the cache."""

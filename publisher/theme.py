@@ -11,11 +11,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from jinja2 import (
     ChoiceLoader,
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
     select_autoescape,
 )
+from jinja2.bccache import Bucket
 
 from publisher import names
 from publisher.markup import first_sentence, markdown_html, markdown_text
@@ -53,10 +55,35 @@ def add_params(url: str, params: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+class CompiledTemplates(FileSystemBytecodeCache):
+    """Jinja's compiled templates, kept between runs (compiling them was a fifth of a
+    one-edit rebuild). Entries are checked against the template's source by Jinja; one that
+    cannot be written (a full or read-only disk) is simply compiled again next time."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(str(directory))
+        self.folder = directory
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:  # unreadable, or no such folder (a loop of links): compiled afresh
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 def make_environment(
-    workspace_templates: Path | None, utm: Mapping[str, str] | None = None
+    workspace_templates: Path | None, utm: Mapping[str, str] | None = None,
+    compiled: Path | None = None,
 ) -> Environment:
-    """User folder first, built-in theme last; '!theme/x.html' always names the built-in one."""
+    """User folder first, built-in theme last; '!theme/x.html' always names the built-in one.
+    `compiled`: a folder where compiled templates are kept between runs."""
     builtin = FileSystemLoader(builtin_templates())
     loaders = [builtin, PrefixLoader({"!theme": builtin})]
     user = workspace_templates
@@ -69,6 +96,7 @@ def make_environment(
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=CompiledTemplates(compiled) if compiled is not None else None,
     )
     env.filters.update(
         markdown=markdown_html,

@@ -327,8 +327,13 @@ def test_an_unchanged_issue_comes_from_the_cache(tmp_path: Path) -> None:
     assert cache.put("2024-01", key, {**files, "email.html": marked})
     later = (ws / "issues/2024-01.toml").read_text().replace("2024-01-05", "2024-01-12")
     (ws / "issues/2024-02.toml").write_text(later.replace('id = "a', 'id = "b').replace("/a", "/b"))
-    build(ws)  # a new, later issue: the build runs, but 2024-01's view has not changed
     output = ws / "build/issues/2024-01/email.html"
+    before = output.stat().st_ino
+    result = build(ws)  # a new, later issue: the build runs, but 2024-01's view has not changed
+    assert "issues/2024-01/email.html" not in result.written
+    assert output.stat().st_ino == before  # the last build's file, linked: not even read
+    output.unlink()  # no longer reusable from the last build: it comes from the cache
+    build(ws)
     assert output.read_bytes() == marked  # not rendered, nor inlined, again
     (ws / "templates").mkdir()
     css = (builtin_templates() / "email.css").read_text()

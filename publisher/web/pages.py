@@ -11,7 +11,7 @@ from jinja2 import Environment
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.feeds.entries import issue_updated
-from publisher.outdir import Previous, others_files
+from publisher.outdir import Previous
 from publisher.output import Output
 from publisher.reuse import Outputs, key_of
 from publisher.selection import IssueView
@@ -78,10 +78,11 @@ def web_config(config: Config) -> str:
 
 def tag_page_inputs(tag: TagPage, out: Outputs) -> str:
     """What a tag page shows: the tag, and each article with the issue that carried it."""
-    items = "".join(
-        f"{view.issue.id}|{view.number}|{view.issue.title}|{view.web_url}|{out.text(article)}\n"
-        for view, article in tag.items
-    )
+    heads: dict[int, str] = {}  # an issue's part, once per page however many articles it has
+    for view, _ in tag.items:
+        if id(view) not in heads:
+            heads[id(view)] = f"{view.issue.id}|{view.number}|{view.issue.title}|{view.web_url}|"
+    items = "\n".join(heads[id(view)] + out.text(article) for view, article in tag.items)
     return f"{tag.tag}|{tag.slug}|{tag.label}|{tag.has_feed}\n{items}"
 
 
@@ -167,7 +168,7 @@ def keep_owners_robots(files: dict[str, Output], config: Config, previous: Previ
     if previous.folder is None or not (previous.folder / "robots.txt").is_file():
         return []
     theirs = (previous.folder / "robots.txt").read_bytes()
-    if "robots.txt" in others_files(previous):
+    if "robots.txt" not in previous.files:  # not ours: the editor's (it is there, see above)
         del files["robots.txt"]  # carried over as theirs
     elif theirs.startswith(ROBOTS_MARKER):
         return []  # ours, from an earlier build: replaced
