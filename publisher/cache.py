@@ -33,11 +33,9 @@ KEEP = 2  # entries kept per issue
 
 def _text(value: Any, memo: Memo) -> str:
     """A canonical text of a view's data. Records shared by many views (related articles) are
-    serialised once per build; sets are sorted, so the key never depends on hash seeds."""
+    serialised and hashed once per build; sets are sorted, so the key never depends on hash seeds."""
     if isinstance(value, BaseModel):
-        if id(value) not in memo:  # the record is kept too, so its id cannot be reused
-            memo[id(value)] = (value, value.model_dump_json())
-        return memo[id(value)][1]
+        return digest_of(value, memo)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return "{" + ",".join(
             f"{f.name}={_text(getattr(value, f.name), memo)}" for f in dataclasses.fields(value)
@@ -58,22 +56,28 @@ def fingerprint(view: IssueView, salt: str, memo: Memo) -> str:
     return hashlib.sha256((salt + text).encode()).hexdigest()
 
 
-def _dump(record: BaseModel, memo: Memo) -> str:
-    if id(record) not in memo:
-        memo[id(record)] = (record, record.model_dump_json())
+def digest_of(record: BaseModel, memo: Memo) -> str:
+    """The digest of a record's canonical JSON: a view names each record it shows by it, so
+    its key text stays short however long the summaries (hashing it was most of a key)."""
+    if id(record) not in memo:  # the record is kept too, so its id cannot be reused
+        memo[id(record)] = (record, record_digest(record))
     return memo[id(record)][1]
+
+
+def record_digest(record: BaseModel) -> str:
+    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
 
 
 def _view_text(view: IssueView, memo: Memo) -> str:
     """_text of the view's fields, character for character, written out for the shapes it has
     today (a build computes 500 of these; the generic walk was a quarter of a rebuild)."""
     sections = ",".join(
-        "{section=" + _dump(s.section, memo) + ",articles=[" + ",".join(_dump(a, memo) for a in s.articles) + "]}"
+        "{section=" + digest_of(s.section, memo) + ",articles=[" + ",".join(digest_of(a, memo) for a in s.articles) + "]}"
         for s in view.sections
     )
     related = ",".join(
         repr(key) + ":[" + ",".join(
-            "{article=" + _dump(p.article, memo) + f",score={p.score!r},shared_tags=["
+            "{article=" + digest_of(p.article, memo) + f",score={p.score!r},shared_tags=["
             + ",".join(map(repr, p.shared_tags)) + "],contributions=["
             + ",".join(map(repr, p.contributions)) + f"],decay={p.decay!r}}}"
             for p in picks
@@ -81,7 +85,7 @@ def _view_text(view: IssueView, memo: Memo) -> str:
         for key, picks in view.related.items()
     )
     rest = "".join("," + _text(getattr(view, name), memo) for name in LATER_FIELDS)
-    return f"[{_dump(view.issue, memo)},{view.number!r},[{sections}],{{{related}}}{rest}]"
+    return f"[{digest_of(view.issue, memo)},{view.number!r},[{sections}],{{{related}}}{rest}]"
 
 
 def _known_shapes() -> bool:

@@ -64,7 +64,7 @@ class Outputs:
     earlier: Earlier = field(default_factory=Earlier)
     files: dict[str, Output] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
-    memo: Memo = field(default_factory=dict)  # records' canonical JSON, once per build
+    memo: Memo = field(default_factory=dict)  # records' digests, once per build
 
     def make(self, rel: str, key: str, render: Callable[[], bytes]) -> None:
         """files[rel]: the previous file if made from the same key, else render()."""
@@ -85,7 +85,7 @@ class Outputs:
         return data.size if isinstance(data, Same) else len(data)
 
     def text(self, record: BaseModel) -> str:
-        """A record's canonical JSON (the same text the render cache keys on)."""
-        if id(record) not in self.memo:  # the record is kept too, so its id cannot be reused
-            self.memo[id(record)] = (record, record.model_dump_json())
-        return self.memo[id(record)][1]
+        """The digest of a record's canonical JSON (as the render cache keys on it)."""
+        from publisher.cache import digest_of
+
+        return digest_of(record, self.memo)

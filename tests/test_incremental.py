@@ -211,7 +211,7 @@ def test_check_leaves_the_caches_warm_for_build(example: Path) -> None:
 
     assert run_cli("check", cwd=example).code == 0
     cache = example / ".build.generations" / "cache"
-    assert (cache / "selection.json").is_file() and any((cache / "issues").iterdir())
+    assert (cache / "selection.marshal").is_file() and any((cache / "issues").iterdir())
     result = build(example, parallel=False)
     fresh = cold_tree(example, example.parent)
     assert public_tree(example / "build") == fresh and result.written
