@@ -15,10 +15,10 @@ from publisher.email import WARN_RATIO, budget_problems
 from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
 from publisher.feeds.entries import xml_text
-from publisher.generations import Site
+from publisher.generations import Site, explain_os_error
 from publisher.manifest import Manifest
 from publisher.outdir import output_target, refuse_editors_files, refuse_nested
-from publisher.output import Built
+from publisher.output import Built, Spill
 from publisher.records import Issue
 from publisher.render import (
     FEED_ENTRY,
@@ -37,6 +37,7 @@ from publisher.web.pages import keep_owners_robots, render_web
 from publisher.workspace import Workspace, load_config, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
+SPILL_BUDGET = 256 * 2**20  # bytes of outputs held in memory; past it they are set aside on disk
 CONTENT_MARK = "publisher:content:"  # a feed entry's content, named by its issue's render key
 
 
@@ -157,25 +158,31 @@ def build(
     wanted = {i.id for i in issues}
     todo = [v for v in views if v.issue.id in wanted]
     cache = IssueCache(target.path)
-    made = Outputs(Earlier(previous))
+    spill = Spill(site.layout.home, SPILL_BUDGET)
+    made = Outputs(Earlier(previous), spill=spill)
     try:
         # Issues the previous build made from the same inputs are reused; the rest render on
         # every core, while this process makes the site-wide pages.
         rendered = render_issues(theme, todo, cache, progress, parallel, made.earlier,
-                                 lambda: render_pages(env, workspace.config, views, made, salt), made.memo)
+                                 lambda: render_pages(env, workspace.config, views, made, salt), made.memo, spill)
         if rendered.problems:
             raise BuildError(rendered.problems)
         add_issue_files(made, todo, rendered)
         budget = email_budget(todo, made)
         add_feeds(env, workspace, views, rendered, cache, made, salt)
+        files = made.files
+        problems += budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
+        record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems,
+                          keys=dict(sorted(made.keys.items())))
+        waiting = (lambda: on_wait(target.path)) if on_wait else None
+        written = site.publish(files, bool(ids), record, waiting,
+                               lambda: keep(rendered, cache, picks, workspace, record.hashes))
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
-    files = made.files
-    problems += budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
-    record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems,
-                      keys=dict(sorted(made.keys.items())))
-    waiting = (lambda: on_wait(target.path)) if on_wait else None
-    written = site.publish(files, bool(ids), record, waiting, lambda: keep(rendered, cache, picks, workspace, record.hashes))
+    except OSError as exc:  # setting outputs aside: the disk is full, or not writable
+        raise BuildError(site.target.problem(*explain_os_error(exc, site.layout, "prepare"))) from exc
+    finally:
+        spill.close()
     return BuildResult(target.path, sorted(wanted), Built(target.path, files), written, problems)
 
 

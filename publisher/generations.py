@@ -33,7 +33,7 @@ from publisher.outdir import (
     others_files,
     refuse_conflicts,
 )
-from publisher.output import Output, carry, write_generation
+from publisher.output import Output, carry, clear_spills, write_generation
 
 NEXT_LINK = "next.link"  # the new symlink, before it is renamed over the output
 
@@ -187,6 +187,7 @@ def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:
         link.unlink()
     elif link.is_dir():  # an old-layout folder a killed migration had swapped out
         shutil.rmtree(link)
+    clear_spills(layout.home)
     for stale in [*layout.home.glob(".*.tmp"), *layout.cache.glob("issues/*/.*.tmp")]:
         stale.unlink()  # only builds write here, under the lock: these are a killed one's
 

@@ -42,9 +42,50 @@ class Same:
     digest: str  # "sha256:..." as the previous manifest recorded it
     size: int
     source: Path | None = None  # the previous generation's file (kept while this build writes)
+    fresh: bool = False  # made by this build and set aside on disk (see Spill), not reused
 
 
 Output = bytes | Same
+SPILL_PREFIX = "spill-"  # + the pid of the build whose outputs it holds
+
+
+class Spill:
+    """Outputs past a memory budget are set aside in files beside the generations (never in
+    the public tree), then hard-linked from there into the new generation: however large the
+    archive, a build holds at most `budget` bytes of outputs in memory."""
+
+    def __init__(self, home: Path, budget: int) -> None:
+        self.folder, self.budget, self.held = home / f"{SPILL_PREFIX}{os.getpid()}", budget, 0
+
+    def keep(self, rel: str, data: bytes) -> Output:
+        self.held += len(data)
+        if self.held <= self.budget:
+            return data
+        path = self.folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_new(path, data)
+        return Same("sha256:" + hashlib.sha256(data).hexdigest(), len(data), path, fresh=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def clear_spills(home: Path) -> None:
+    """Spill folders of builds that are no longer running (killed): under the build lock."""
+    for folder in home.glob(f"{SPILL_PREFIX}*"):
+        pid = folder.name.removeprefix(SPILL_PREFIX)
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_generation(
@@ -65,8 +106,15 @@ def write_generation(
         if isinstance(data, Same):
             source = data.source or (previous / rel if previous else target)
             hashes[rel] = data.digest
+            if data.fresh:  # this build's bytes, set aside: changed unless the previous has them
+                recorded = (known or {}).get(rel)
+                unchanged = previous is not None and recorded is not None and recorded[1] == data.digest \
+                    and _still(previous / rel, recorded[0])
+                source = previous / rel if unchanged and previous is not None else source
+                if not unchanged:
+                    written.append(rel)
             if not _link(source, target):
-                shutil.copy2(source, target)  # the same bytes: not a change
+                shutil.copy2(source, target)  # the same bytes
                 copied.append(rel)
             continue
         hashes[rel] = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -130,6 +178,15 @@ def _same(path: Path, data: bytes, digest: str, known: tuple[list[int], str] | N
         return False
 
 
+def _still(path: Path, recorded: list[int]) -> bool:
+    """The file is as the last build recorded it ([size, mtime])."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and [info.st_size, info.st_mtime_ns] == recorded
+
+
 def _link(source: Path, target: Path) -> bool:
     """A hard link; False where the filesystem has none (the caller copies instead)."""
     try:
@@ -157,7 +214,7 @@ class Built(Mapping[str, bytes]):
 
     def __getitem__(self, rel: str) -> bytes:
         data = self._files[rel]
-        return (data.source or self.folder / rel).read_bytes() if isinstance(data, Same) else data
+        return (self.folder / rel).read_bytes() if isinstance(data, Same) else data
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._files)

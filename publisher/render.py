@@ -18,7 +18,7 @@ from jinja2 import Environment, TemplateError
 from publisher.cache import IssueCache, Memo, fingerprint, theme_salt
 from publisher.email import build_eml, render_email_html, render_email_text
 from publisher.errors import Problem, PublisherError
-from publisher.output import Output
+from publisher.output import Output, Spill
 from publisher.reuse import Earlier
 from publisher.selection import IssueView
 from publisher.site import render_issue_page
@@ -59,18 +59,26 @@ class Rendered:
         `hashes`: the SHA-256 the build recorded of each output (not computed twice)."""
         hashes = hashes or {}
         for issue_id, key in self.fresh.items():
-            files = {n: d for n, d in self.files[issue_id].items() if isinstance(d, bytes)}
+            files = {n: _bytes(d) for n, d in self.files[issue_id].items()}
             known = {n: hashes[rel] for n in files if (rel := f"issues/{issue_id}/{n}") in hashes}
             cache.put(issue_id, key, files, known)
 
     def feed_entry(self, issue_id: str, cache: IssueCache) -> str | None:
         """The issue's feed content: rendered by this build, else from the cache."""
         data = self.files.get(issue_id, {}).get(FEED_ENTRY)
-        if isinstance(data, bytes):
-            return data.decode()
+        if data is not None and (isinstance(data, bytes) or data.fresh):
+            return _bytes(data).decode()
         if (key := self.keys.get(issue_id)) and (files := cache.get(issue_id, key, ISSUE_FILES)):
             return files[FEED_ENTRY].decode()
         return None
+
+
+def _bytes(data: Output) -> bytes:
+    """A fresh output's bytes, from memory or from where it was set aside (Spill)."""
+    if isinstance(data, bytes):
+        return data
+    assert data.source is not None
+    return data.source.read_bytes()
 
 
 def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:
@@ -123,6 +131,7 @@ def render_issues(
     earlier: Earlier | None = None,
     meanwhile: Callable[[], None] | None = None,
     memo: Memo | None = None,
+    spill: Spill | None = None,
 ) -> Rendered:
     """Every issue's files: the previous build's where their key is unchanged, else cached
     ones read back, the others rendered, in parallel if many. `meanwhile` runs in this
@@ -148,16 +157,20 @@ def render_issues(
             meanwhile()
         for view in progress(views) if progress else views:
             if view.issue.id in pending:
-                _collect(result, view.issue.id, keys[view.issue.id], pending[view.issue.id])
+                _collect(result, view.issue.id, keys[view.issue.id], pending[view.issue.id], spill)
     result.problems = list(dict.fromkeys(result.problems))  # a template error once, not per issue
     return result
 
 
-def _collect(result: Rendered, issue_id: str, key: str, future: Future[Outcome]) -> None:
+def _collect(
+    result: Rendered, issue_id: str, key: str, future: Future[Outcome], spill: Spill | None
+) -> None:
     files, problems = future.result()
     result.problems += problems
     if files is not None:
-        result.files[issue_id] = dict(files)
+        result.files[issue_id] = {
+            n: spill.keep(f"issues/{issue_id}/{n}", d) if spill else d for n, d in files.items()
+        }
         result.fresh[issue_id] = key
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from publisher.outdir import Previous
-from publisher.output import Output, Same
+from publisher.output import Output, Same, Spill
 
 Memo = dict[int, tuple[BaseModel, str]]
 
@@ -65,20 +65,23 @@ class Outputs:
     files: dict[str, Output] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     memo: Memo = field(default_factory=dict)  # records' digests, once per build
+    spill: Spill | None = None  # where outputs past the memory budget go
 
     def make(self, rel: str, key: str, render: Callable[[], bytes]) -> None:
         """files[rel]: the previous file if made from the same key, else render()."""
         self.keys[rel] = key
-        self.files[rel] = self.earlier.same(rel, key) or render()
+        self.put(rel, self.earlier.same(rel, key) or render())
 
     def put(self, rel: str, data: Output, key: str | None = None) -> None:
-        self.files[rel] = data
+        self.files[rel] = self.spill.keep(rel, data) if self.spill and isinstance(data, bytes) else data
         if key is not None:
             self.keys[rel] = key
 
     def bytes_of(self, rel: str) -> bytes:
         data = self.files[rel]
-        return self.earlier.read(rel) if isinstance(data, Same) else data
+        if isinstance(data, bytes):
+            return data
+        return data.source.read_bytes() if data.source else self.earlier.read(rel)
 
     def size_of(self, rel: str) -> int:
         data = self.files.get(rel, b"")

@@ -264,3 +264,28 @@ def test_the_digest_layouts_rebuild_from_the_selection_cache_as_a_cold_build(
     EDITS["article tags"](ws)
     build_in(ws)
     assert public_tree(ws / "build") == cold_tree(ws, tmp_path)
+
+
+def test_outputs_past_the_memory_budget_are_set_aside_and_the_result_is_the_same(
+    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no memory budget at all, every output goes through a spill folder on disk: the
+    build's result is byte for byte a cold in-memory build's, the folder is gone afterwards,
+    and an unchanged file is still linked, not counted as changed."""
+    import publisher.build
+
+    monkeypatch.setattr(publisher.build, "SPILL_BUDGET", 0)
+    cold = cold_tree(archive, tmp_path)
+    fresh = tmp_path / "spilled"
+    from publisher.build import build
+
+    build(archive, out=fresh, parallel=True)
+    assert public_tree(fresh) == cold
+    last = issue_files(archive)[-1]
+    edit_issue(last, set_first_article("title", "Set aside"))
+    result = build_in(archive)
+    assert public_tree(archive / "build") == cold_tree(archive, tmp_path / "again")
+    assert f"issues/{last.stem}/index.html" in result.written
+    assert len(result.written) < len(result.files) / 2  # the rest linked from the last build
+    for home in (archive / ".build.generations", fresh.parent / f".{fresh.name}.generations"):
+        assert not list(home.glob("spill-*"))
