@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -54,12 +55,22 @@ def tag_label(config: Config, tag: str) -> str:
 
 def is_internal(config: Config, tag: str) -> bool:
     """Tags that steer rules but never appear as feed categories or tag pages."""
-    patterns = (*INTERNAL_TAGS, *config.feeds.hidden_tags)
-    return any(fnmatchcase(tag, p) for p in patterns)
+    return matches_any(internal_patterns(config), tag)
 
 
 def visible_tags(config: Config, tags: Iterable[str]) -> tuple[str, ...]:
-    return tuple(t for t in tags if not is_internal(config, t))
+    patterns = internal_patterns(config)
+    return tuple(t for t in tags if not matches_any(patterns, t))
+
+
+def internal_patterns(config: Config) -> tuple[str, ...]:
+    return (*INTERNAL_TAGS, *config.feeds.hidden_tags)
+
+
+# An archive has a few hundred tags on tens of thousands of articles: match each tag once.
+@lru_cache(maxsize=65536)
+def matches_any(patterns: tuple[str, ...], tag: str) -> bool:
+    return any(fnmatchcase(tag, p) for p in patterns)
 
 
 def tag_slugs(tags: Iterable[str]) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from publisher.config import Config
 from publisher.errors import Problem
@@ -60,6 +61,7 @@ def own_feeds(config: Config, tag: TagPage) -> tuple[FeedLink, ...]:
 
 def render_tag_pages(env: Environment, config: Config, tags: Sequence[TagPage]) -> dict[str, bytes]:
     news = config.newsletter
+    lines = article_lines(env, tags)
     files = {}
     for tag in tags:
         feeds = own_feeds(config, tag)
@@ -67,13 +69,28 @@ def render_tag_pages(env: Environment, config: Config, tags: Sequence[TagPage]) 
         images = [a.image for _, a in tag.items if a.image]
         page = page_meta(config, tag.folder, f"{tag.label} · {news.title}", description, feeds,
                          images[0] if images else None)
-        files[f"{tag.folder}index.html"] = render_page(env, "tag.html", config, page, tag=tag, feeds=feeds)
+        files[f"{tag.folder}index.html"] = render_page(env, "tag.html", config, page, tag=tag, feeds=feeds,
+                                                        lines=lines)
     every_feed = articles_feeds(config) + tag_feeds(config)
     page = page_meta(config, "tags/", f"Tags · {news.title}",
                      f"Every tag of {news.title}, with its articles and feeds.", every_feed)
     by_tag = {t.tag: own_feeds(config, t) for t in tags}
     files["tags/index.html"] = render_page(env, "tags.html", config, page, tags=tags, feeds=by_tag)
     return files
+
+
+def article_lines(env: Environment, tags: Sequence[TagPage]) -> dict[str, Markup]:
+    """Each listed article's line (tag_item.html) by article id, rendered once: an article
+    sits on several tag pages (seven on average in the 500-issue benchmark)."""
+    template = env.get_template("tag_item.html")
+    lines: dict[str, Markup] = {}
+    for tag in tags:
+        for view, article in tag.items:
+            if article.id not in lines:
+                # The file's final newline is kept (keep_trailing_newline); tag.html places lines.
+                html = template.render(view=view, article=article).rstrip("\n")
+                lines[article.id] = Markup(html)  # autoescaped output of our template: safe
+    return lines
 
 
 def render_search(env: Environment, config: Config, views: Sequence[IssueView]) -> dict[str, bytes]:

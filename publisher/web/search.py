@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,18 +65,20 @@ def documents(config: Config, views: Sequence[IssueView]) -> list[Document]:
 
 def minisearch_index(docs: Sequence[Document]) -> dict[str, Any]:
     """What MiniSearch.toJSON() would give after adding `docs` in order."""
-    postings: dict[str, dict[int, dict[int, int]]] = {}
+    # One inverted index per field, {word: {document: count}}, keyed by strings as JSON has them.
+    by_field: list[defaultdict[str, dict[str, int]]] = [defaultdict(dict) for _ in FIELDS]
     lengths: dict[str, list[int]] = {}
     totals = [0] * len(FIELDS)
     for short, doc in enumerate(docs):
-        lengths[str(short)] = row = []
+        key = str(short)
+        lengths[key] = row = []
         for field_id, text in enumerate(doc.fields):
             found = tokens(text)
             row.append(unique := len(set(found)))
             totals[field_id] += unique
+            postings = by_field[field_id]
             for word, count in Counter(map(term, found)).items():
-                if len(word) > 1:
-                    postings.setdefault(word, {}).setdefault(field_id, {})[short] = count
+                postings[word][key] = count
     n = len(docs)
     return {
         "documentCount": n,
@@ -87,12 +89,20 @@ def minisearch_index(docs: Sequence[Document]) -> dict[str, Any]:
         "averageFieldLength": [t / n if n else 0 for t in totals],
         "storedFields": {str(i): d.stored for i, d in enumerate(docs)},
         "dirtCount": 0,
-        "index": [
-            [word, {str(f): {str(d): c for d, c in docs_.items()} for f, docs_ in fields.items()}]
-            for word, fields in sorted(postings.items())
-        ],
+        "index": index_entries(by_field),
         "serializationVersion": 2,
     }
+
+
+def index_entries(by_field: Sequence[dict[str, dict[str, int]]]) -> list[list[Any]]:
+    """[word, {field: {document: count}}] by word, one-letter words left out. A word's fields
+    come in the order MiniSearch met them (its first document, then field order), as toJSON()
+    lists them."""
+    entries: list[list[Any]] = []
+    for word in sorted({w for postings in by_field for w in postings if len(w) > 1}):
+        met = sorted((int(next(iter(p[word]))), f) for f, p in enumerate(by_field) if word in p)
+        entries.append([word, {str(f): by_field[f][word] for _, f in met}])
+    return entries
 
 
 def search_index(config: Config, views: Sequence[IssueView]) -> tuple[bytes, int]:

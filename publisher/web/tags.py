@@ -44,8 +44,5 @@ def tag_pages(config: Config, views: Sequence[IssueView]) -> list[TagPage]:
 def newest_first(
     items: list[tuple[IssueView, Article]],
 ) -> tuple[tuple[IssueView, Article], ...]:
-    by_issue: dict[str, list[tuple[IssueView, Article]]] = {}
-    for view, article in items:
-        by_issue.setdefault(view.issue.id, []).append((view, article))
-    groups = sorted(by_issue.values(), key=lambda g: g[0][0].issue.sort_key, reverse=True)
-    return tuple(pair for group in groups for pair in group)
+    """Items found oldest issue first: a stable sort keeps each issue's editorial order."""
+    return tuple(sorted(items, key=lambda pair: pair[0].issue.sort_key, reverse=True))
