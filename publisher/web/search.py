@@ -28,8 +28,15 @@ _WORD_RE = re.compile(r"[^\W_]+")
 _JS_ESCAPES = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "<": "\\u003c"})
 
 
+# ASCII text, most of it, splits faster by str.translate and str.split, to the same runs of
+# letters and digits as the regex (a third of its time on the benchmark archive).
+_ASCII_SPACES = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
+
+
 def tokens(text: str) -> list[str]:
-    return _WORD_RE.findall(text if text.isascii() else unicodedata.normalize("NFC", text))
+    if text.isascii():
+        return text.translate(_ASCII_SPACES).split()
+    return _WORD_RE.findall(unicodedata.normalize("NFC", text))
 
 
 @lru_cache(maxsize=65536)
@@ -50,6 +57,8 @@ class Document:
 
 def documents(config: Config, views: Sequence[IssueView]) -> list[Document]:
     """Each published issue (title, intro) and each of its articles, oldest issue first."""
+    every_tag = {t for v in views for a in v.issue.articles for t in a.tags}
+    label = {t: tag_label(config, t) for t in every_tag}  # a few hundred tags, 50,000 uses
     docs = []
     for n, view in enumerate(views):
         issue = view.issue
@@ -57,7 +66,7 @@ def documents(config: Config, views: Sequence[IssueView]) -> list[Document]:
         docs.append(Document(f"issue:{issue.id}", (issue.title, intro, ""),
                              {"t": issue.title, "s": "", "i": n}))
         for a in issue.articles:
-            labels = " ".join(tag_label(config, t) for t in visible_tags(config, a.tags))
+            labels = " ".join(label[t] for t in visible_tags(config, a.tags))
             text = " ".join(x for x in (markdown_text(a.summary), a.category, a.source, a.author) if x)
             docs.append(Document(a.id, (a.title, text, labels), {"t": a.title, "s": a.source, "i": n}))
     return docs
@@ -96,8 +105,8 @@ def minisearch_index(docs: Sequence[Document]) -> dict[str, Any]:
 
 def index_entries(by_field: Sequence[dict[str, dict[str, int]]]) -> list[list[Any]]:
     """[word, {field: {document: count}}] by word, one-letter words left out. A word's fields
-    come in the order MiniSearch met them (its first document, then field order), as toJSON()
-    lists them."""
+    come in the order the documents first met them (earliest document, then field order): the
+    order this index has always had, so rebuilds stay byte-identical."""
     entries: list[list[Any]] = []
     for word in sorted({w for postings in by_field for w in postings if len(w) > 1}):
         met = sorted((int(next(iter(p[word]))), f) for f, p in enumerate(by_field) if word in p)
