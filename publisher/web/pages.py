@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from jinja2 import Environment
 from markupsafe import Markup
@@ -29,7 +30,7 @@ from publisher.web.sitemap import (
     robots_txt,
     sitemap_files,
 )
-from publisher.web.tags import TagPage, tag_pages
+from publisher.web.tags import ListingPage, TagPage, paginate, tag_pages
 
 SEARCH_ASSETS = ("search/minisearch.js", "search/search.js")
 
@@ -38,13 +39,15 @@ def render_web(env: Environment, config: Config, views: Sequence[IssueView]) -> 
     """Every extra file [site] asks for, by path relative to the output folder."""
     published = [v for v in views if v.issue.is_published]
     tags = tag_pages(config, published) if config.site.tag_pages else []
+    listings = [p for t in tags for p in paginate(t, config.site.tag_page_size)]
     files: dict[str, bytes] = {}
     if config.site.tag_pages:
-        files.update(render_tag_pages(env, config, tags))
+        files.update(render_tag_pages(env, config, tags, listings))
     if config.site.search:
         files.update(render_search(env, config, published))
     if config.site.sitemap:
-        files.update(sitemap_files(config.newsletter.url, sitemap_urls(config, published, tags)))
+        urls = sitemap_urls(config, published, tags, listings)
+        files.update(sitemap_files(config.newsletter.url, urls))
     files["robots.txt"] = robots_txt(config.newsletter.url, config.site.sitemap)
     return files
 
@@ -59,25 +62,38 @@ def own_feeds(config: Config, tag: TagPage) -> tuple[FeedLink, ...]:
     return feed_links(config, tag.folder, f"{config.newsletter.title}: {tag.label}")
 
 
-def render_tag_pages(env: Environment, config: Config, tags: Sequence[TagPage]) -> dict[str, bytes]:
+def render_tag_pages(
+    env: Environment, config: Config, tags: Sequence[TagPage], listings: Sequence[ListingPage]
+) -> dict[str, bytes]:
+    """Every page of every tag, and the tags index."""
     news = config.newsletter
     lines = article_lines(env, tags)
-    files = {}
-    for tag in tags:
-        feeds = own_feeds(config, tag)
-        description = f"Articles tagged {tag.label} in {news.title}: {len(tag.items)} so far."
-        image = next((a.image for _, a in tag.items if a.image), None)
-        page = page_meta(config, tag.folder, f"{tag.label} · {news.title}", description, feeds, image)
-        # One string, not a loop in tag.html: Jinja would escape each Markup line anew.
-        listing = Markup("\n".join(f"  {lines[a.id]}" for _, a in tag.items))
-        files[f"{tag.folder}index.html"] = render_page(env, "tag.html", config, page, tag=tag, feeds=feeds,
-                                                        listing=listing)
+    feeds = {t.tag: own_feeds(config, t) for t in tags}
+    files = {f"{p.folder}index.html": render_listing(env, config, p, feeds[p.tag.tag], lines) for p in listings}
     every_feed = articles_feeds(config) + tag_feeds(config)
     page = page_meta(config, "tags/", f"Tags · {news.title}",
                      f"Every tag of {news.title}, with its articles and feeds.", every_feed)
-    by_tag = {t.tag: own_feeds(config, t) for t in tags}
-    files["tags/index.html"] = render_page(env, "tags.html", config, page, tags=tags, feeds=by_tag)
+    files["tags/index.html"] = render_page(env, "tags.html", config, page, tags=tags, feeds=feeds)
     return files
+
+
+def render_listing(
+    env: Environment, config: Config, part: ListingPage, feeds: tuple[FeedLink, ...], lines: dict[str, str]
+) -> bytes:
+    """One page of a tag's articles; the first keeps the tag's plain title and description."""
+    news, tag = config.newsletter, part.tag
+    numbered = f"page {part.number} of {part.count}" if part.number > 1 else ""
+    title = f"{tag.label}, {numbered} · {news.title}" if numbered else f"{tag.label} · {news.title}"
+    description = f"Articles tagged {tag.label} in {news.title}: {len(tag.items)} so far."
+    if numbered:
+        description += f" This is {numbered}."
+    image = next((a.image for _, a in part.items if a.image), None)
+    page = page_meta(config, part.folder, title, description, feeds, image)
+    page = replace(page, prev_url=news.url + part.newer if part.newer else "",
+                   next_url=news.url + part.older if part.older else "")
+    # One string, not a loop in tag.html: Jinja would escape each Markup line anew.
+    listing = Markup("\n".join(f"  {lines[a.id]}" for _, a in part.items))
+    return render_page(env, "tag.html", config, page, tag=tag, part=part, feeds=feeds, listing=listing)
 
 
 def article_lines(env: Environment, tags: Sequence[TagPage]) -> dict[str, str]:
@@ -107,15 +123,19 @@ def render_search(env: Environment, config: Config, views: Sequence[IssueView]) 
     return files
 
 
-def sitemap_urls(config: Config, views: Sequence[IssueView], tags: Sequence[TagPage]) -> list[SitemapUrl]:
-    """The archive, every published issue, the tags index and every tag page."""
+def sitemap_urls(
+    config: Config, views: Sequence[IssueView], tags: Sequence[TagPage], listings: Sequence[ListingPage]
+) -> list[SitemapUrl]:
+    """The archive, every published issue, the tags index and every page of every tag."""
     base = config.newsletter.url
     changed = {v.issue.id: issue_updated(v) for v in views}
     urls = [SitemapUrl(base, newest(changed.values()))]
     urls += [SitemapUrl(v.web_url, changed[v.issue.id]) for v in sorted(views, key=lambda v: v.issue.sort_key)]
     if tags:
         urls.append(SitemapUrl(base + "tags/", newest(changed.values())))
-        urls += [SitemapUrl(base + t.folder, newest(changed[v.issue.id] for v, _ in t.items)) for t in tags]
+        # Each page of a tag takes the tag's newest day: a new article moves every page's share.
+        tag_day = {t.tag: newest(changed[v.issue.id] for v, _ in t.items) for t in tags}
+        urls += [SitemapUrl(base + p.folder, tag_day[p.tag.tag]) for p in listings]
     return urls
 
 

@@ -1,9 +1,11 @@
-"""Tag pages: every visible tag of the published archive, its articles and its feeds."""
+"""Tag pages: every visible tag of the published archive, its articles and its feeds; a tag
+with more articles than [site] tag_page_size lists the older ones on further pages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import ceil
 
 from publisher.config import Config
 from publisher.labels import tag_label, tag_slugs, visible_tags
@@ -22,6 +24,41 @@ class TagPage:
     @property
     def folder(self) -> str:
         return f"tags/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """Page `number` of `count` of a tag's articles: the first in the tag's folder, the
+    others in page/<number>/ under it, as Ghost lays them out."""
+
+    tag: TagPage
+    number: int
+    count: int
+    items: tuple[tuple[IssueView, Article], ...]  # this page's share of tag.items
+
+    @property
+    def folder(self) -> str:
+        return page_folder(self.tag, self.number)
+
+    @property
+    def newer(self) -> str:
+        """The folder of the page before (newer articles), or "" on the first."""
+        return page_folder(self.tag, self.number - 1) if self.number > 1 else ""
+
+    @property
+    def older(self) -> str:
+        """The folder of the page after (older articles), or "" on the last."""
+        return page_folder(self.tag, self.number + 1) if self.number < self.count else ""
+
+
+def page_folder(tag: TagPage, number: int) -> str:
+    return tag.folder if number == 1 else f"{tag.folder}page/{number}/"
+
+
+def paginate(tag: TagPage, size: int) -> list[ListingPage]:
+    """The tag's articles in pages of `size`, newest first: each article on exactly one page."""
+    count = ceil(len(tag.items) / size)
+    return [ListingPage(tag, n, count, tag.items[(n - 1) * size : n * size]) for n in range(1, count + 1)]
 
 
 def tag_pages(config: Config, views: Sequence[IssueView]) -> list[TagPage]:
