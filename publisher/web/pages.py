@@ -39,15 +39,13 @@ def render_web(env: Environment, config: Config, views: Sequence[IssueView]) -> 
     """Every extra file [site] asks for, by path relative to the output folder."""
     published = [v for v in views if v.issue.is_published]
     tags = tag_pages(config, published) if config.site.tag_pages else []
-    listings = [p for t in tags for p in paginate(t, config.site.tag_page_size)]
     files: dict[str, bytes] = {}
     if config.site.tag_pages:
-        files.update(render_tag_pages(env, config, tags, listings))
+        files.update(render_tag_pages(env, config, tags))
     if config.site.search:
         files.update(render_search(env, config, published))
     if config.site.sitemap:
-        urls = sitemap_urls(config, published, tags, listings)
-        files.update(sitemap_files(config.newsletter.url, urls))
+        files.update(sitemap_files(config.newsletter.url, sitemap_urls(config, published, tags)))
     files["robots.txt"] = robots_txt(config.newsletter.url, config.site.sitemap)
     return files
 
@@ -62,19 +60,36 @@ def own_feeds(config: Config, tag: TagPage) -> tuple[FeedLink, ...]:
     return feed_links(config, tag.folder, f"{config.newsletter.title}: {tag.label}")
 
 
-def render_tag_pages(
-    env: Environment, config: Config, tags: Sequence[TagPage], listings: Sequence[ListingPage]
-) -> dict[str, bytes]:
+def render_tag_pages(env: Environment, config: Config, tags: Sequence[TagPage]) -> dict[str, bytes]:
     """Every page of every tag, and the tags index."""
-    news = config.newsletter
     lines = article_lines(env, tags)
-    feeds = {t.tag: own_feeds(config, t) for t in tags}
-    files = {f"{p.folder}index.html": render_listing(env, config, p, feeds[p.tag.tag], lines) for p in listings}
+    files: dict[str, bytes] = {}
+    for tag in tags:
+        files.update(render_tag(env, config, tag, lines))
+    files["tags/index.html"] = render_tags_index(env, config, tags)
+    return files
+
+
+def render_tag(
+    env: Environment, config: Config, tag: TagPage, lines: dict[str, str] | None = None
+) -> dict[str, bytes]:
+    """Every page of one tag. lines: article_lines() of this tag's articles (and maybe more),
+    made here when not given."""
+    lines = article_lines(env, [tag]) if lines is None else lines
+    feeds = own_feeds(config, tag)
+    return {
+        f"{part.folder}index.html": render_listing(env, config, part, feeds, lines)
+        for part in paginate(tag, config.site.tag_page_size)
+    }
+
+
+def render_tags_index(env: Environment, config: Config, tags: Sequence[TagPage]) -> bytes:
+    news = config.newsletter
     every_feed = articles_feeds(config) + tag_feeds(config)
     page = page_meta(config, "tags/", f"Tags · {news.title}",
                      f"Every tag of {news.title}, with its articles and feeds.", every_feed)
-    files["tags/index.html"] = render_page(env, "tags.html", config, page, tags=tags, feeds=feeds)
-    return files
+    feeds = {t.tag: own_feeds(config, t) for t in tags}
+    return render_page(env, "tags.html", config, page, tags=tags, feeds=feeds)
 
 
 def render_listing(
@@ -123,9 +138,7 @@ def render_search(env: Environment, config: Config, views: Sequence[IssueView]) 
     return files
 
 
-def sitemap_urls(
-    config: Config, views: Sequence[IssueView], tags: Sequence[TagPage], listings: Sequence[ListingPage]
-) -> list[SitemapUrl]:
+def sitemap_urls(config: Config, views: Sequence[IssueView], tags: Sequence[TagPage]) -> list[SitemapUrl]:
     """The archive, every published issue, the tags index and every page of every tag."""
     base = config.newsletter.url
     changed = {v.issue.id: issue_updated(v) for v in views}
@@ -133,9 +146,11 @@ def sitemap_urls(
     urls += [SitemapUrl(v.web_url, changed[v.issue.id]) for v in sorted(views, key=lambda v: v.issue.sort_key)]
     if tags:
         urls.append(SitemapUrl(base + "tags/", newest(changed.values())))
-        # Each page of a tag takes the tag's newest day: a new article moves every page's share.
-        tag_day = {t.tag: newest(changed[v.issue.id] for v, _ in t.items) for t in tags}
-        urls += [SitemapUrl(base + p.folder, tag_day[p.tag.tag]) for p in listings]
+        size = config.site.tag_page_size
+        for tag in tags:
+            # Every page of a tag takes the tag's newest day: a new article shifts each page's share.
+            day = newest(changed[v.issue.id] for v, _ in tag.items)
+            urls += [SitemapUrl(base + part.folder, day) for part in paginate(tag, size)]
     return urls
 
 

@@ -35,7 +35,7 @@ def once(root: Path, parts: bool, digest: Path | None) -> dict[str, float]:
     from publisher.selection import select_all
     from publisher.theme import make_environment
     from publisher.web import pages
-    from publisher.web.tags import paginate, tag_pages
+    from publisher.web.tags import tag_pages
     from publisher.workspace import load_workspace
 
     workspace = load_workspace(root)
@@ -48,8 +48,7 @@ def once(root: Path, parts: bool, digest: Path | None) -> dict[str, float]:
         start = clock()
         tags = tag_pages(config, published)
         t1 = clock()
-        size = config.site.tag_page_size
-        pages.render_tag_pages(env, config, tags, [p for t in tags for p in paginate(t, size)])
+        pages.render_tag_pages(env, config, tags)
         t2 = clock()
         pages.render_search(env, config, published)
         t3 = clock()
