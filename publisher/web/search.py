@@ -48,7 +48,7 @@ def term(token: str) -> str:
     return plain.lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     id: str  # an article's id, or "issue:<issue id>"
     fields: tuple[str, str, str]  # title, text, tags
