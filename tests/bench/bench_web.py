@@ -4,7 +4,8 @@ page and index, sitemap, robots.txt) on bench_incremental's generated archive (5
 earlier run flatters the next (in a cold build render_web runs once): the medians are of
 first calls. Its parts are timed the same way, in that order, in other fresh processes.
 --digest FILE writes a sha256 per output path, to compare two versions of the code byte
-for byte (`diff` the two files).
+for byte (`diff` the two files); against code from before tag pages came in pages, set
+PUBLISHER_SITE__TAG_PAGE_SIZE=100000 (one page a tag, as then).
 
 Run: python tests/bench/bench_web.py [--issues 500] [--runs 5] [--keep DIR] [--digest FILE]
 """
