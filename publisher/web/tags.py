@@ -55,6 +55,11 @@ def page_folder(tag: TagPage, number: int) -> str:
     return tag.folder if number == 1 else f"{tag.folder}page/{number}/"
 
 
+def tag_page_paths(tag: TagPage, size: int) -> list[str]:
+    """The files of the tag's pages, first page first, without rendering them."""
+    return [f"{page_folder(tag, n)}index.html" for n in range(1, ceil(len(tag.items) / size) + 1)]
+
+
 def paginate(tag: TagPage, size: int) -> list[ListingPage]:
     """The tag's articles in pages of `size`, newest first: each article on exactly one page."""
     count = ceil(len(tag.items) / size)
