@@ -55,23 +55,27 @@ def tag_label(config: Config, tag: str) -> str:
 
 def is_internal(config: Config, tag: str) -> bool:
     """Tags that steer rules but never appear as feed categories or tag pages."""
-    return _internal((*INTERNAL_TAGS, *config.feeds.hidden_tags), tag)
+    return matches_any(internal_patterns(config), tag)
 
 
 def visible_tags(config: Config, tags: Iterable[str]) -> tuple[str, ...]:
-    return _visible((*INTERNAL_TAGS, *config.feeds.hidden_tags), tuple(tags))
+    return _visible(internal_patterns(config), tuple(tags))
 
 
-# A build asks about the same few hundred tags tens of thousands of times (feeds, tag pages,
-# search): fnmatch on each was a tenth of an incremental build.
+def internal_patterns(config: Config) -> tuple[str, ...]:
+    return (*INTERNAL_TAGS, *config.feeds.hidden_tags)
+
+
+# An archive has a few hundred tags on tens of thousands of articles: match each tag once,
+# and each article's tuple of tags once (feeds, tag pages and search all ask).
 @lru_cache(maxsize=65536)
-def _internal(patterns: tuple[str, ...], tag: str) -> bool:
+def matches_any(patterns: tuple[str, ...], tag: str) -> bool:
     return any(fnmatchcase(tag, p) for p in patterns)
 
 
 @lru_cache(maxsize=65536)
 def _visible(patterns: tuple[str, ...], tags: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(t for t in tags if not _internal(patterns, t))
+    return tuple(t for t in tags if not matches_any(patterns, t))
 
 
 def tag_slugs(tags: Iterable[str]) -> dict[str, str]:

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from publisher.build import build
-from publisher.web.search import term, tokens
+from publisher.web.search import _WORD_RE, Document, minisearch_index, term, tokens
 from tests.conftest import REPO, copy_example
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,6 +42,19 @@ def index_data(site: Path) -> dict[str, Any]:
 def test_words_are_split_and_normalised_as_the_browser_does() -> None:
     assert tokens("Kazakhstan's floods, 2024: Ağrı—Tbilisi") == ["Kazakhstan", "s", "floods", "2024", "Ağrı", "Tbilisi"]  # noqa: RUF001
     assert [term(t) for t in tokens("Élysée ÇAĞ Москва")] == ["elysee", "cag", "москва"]
+
+
+@given(st.text(st.characters(max_codepoint=127)))
+def test_ascii_text_splits_as_the_regex_does(text: str) -> None:
+    assert tokens(text) == _WORD_RE.findall(text)  # the fast path for ASCII gives the same words
+
+
+def test_a_words_fields_come_in_the_order_documents_met_them() -> None:
+    docs = [Document("a", ("Dry", "no rain", "Water"), {}), Document("b", ("Water water", "", ""), {}),
+            Document("c", ("", "water", ""), {})]
+    index = dict(minisearch_index(docs)["index"])
+    assert index["water"] == {"2": {"0": 1}, "0": {"1": 2}, "1": {"2": 1}}
+    assert list(index) == ["dry", "no", "rain", "water"]
 
 
 def test_the_index_is_minisearch_serialised_form_of_every_issue_and_article(site: Path) -> None:

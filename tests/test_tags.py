@@ -9,7 +9,10 @@ from lxml import html as lxml_html
 
 from publisher.build import build
 from publisher.labels import tag_slugs
+from publisher.selection import select_all
+from publisher.web.tags import tag_page_paths, tag_pages
 from publisher.workspace import load_workspace
+from tests.conftest import run_cli
 from tests.test_feeds import BASE, issue_record, some_issues, write_workspace
 
 
@@ -94,3 +97,55 @@ def test_the_archive_links_the_articles_feed_and_the_tags(tmp_path: Path) -> Non
     assert f"{BASE}articles/atom.xml" in index.xpath("//head/link[@rel='alternate']/@href")
     assert f"{BASE}articles/atom.xml" in index.xpath("//p[@class='follow']/a/@href")
     assert f"{BASE}tags/" in index.xpath("//a/@href")
+
+
+def paged_workspace(root: Path, size: int) -> Path:
+    write_workspace(root, some_issues(25))  # region:south-caucasus: 13 issues of 2 articles
+    (root / "config.toml").write_text((root / "config.toml").read_text() + f"\n[site]\ntag_page_size = {size}\n")
+    return root
+
+
+def test_a_tag_past_one_page_lists_every_article_once_newest_first_across_pages(tmp_path: Path) -> None:
+    root = paged_workspace(tmp_path / "ws", 10)
+    files = build(root).files
+    folder = f"{BASE}tags/region-south-caucasus/"
+    urls = [folder, f"{folder}page/2/", f"{folder}page/3/"]
+    paths = [u.removeprefix(BASE) + "index.html" for u in urls]
+    workspace = load_workspace(root)
+    tag = next(t for t in tag_pages(workspace.config, select_all(workspace, list(workspace.published)))
+               if t.tag == "region:south-caucasus")
+    assert tag_page_paths(tag, 10) == paths  # what the build wrote, known without rendering
+    assert not [p for p in files if p.startswith("tags/region-south-caucasus/page/") and p not in paths]
+    listed = []
+    for n, (url, path) in enumerate(zip(urls, paths, strict=True)):
+        tree = page(files, path)
+        assert tree.xpath("//head/link[@rel='canonical']/@href") == [url]
+        assert tree.xpath("//head/meta[@property='og:url']/@content") == [url]
+        assert tree.xpath("//head/link[@rel='prev']/@href") == (urls[n - 1 : n] if n else [])
+        assert tree.xpath("//head/link[@rel='next']/@href") == urls[n + 1 : n + 2]
+        assert tree.xpath("//nav/a[@rel='prev']/@href") == tree.xpath("//head/link[@rel='prev']/@href")
+        assert tree.xpath("//nav/a[@rel='next']/@href") == tree.xpath("//head/link[@rel='next']/@href")
+        assert f"Page {n + 1} of 3" in tree.xpath("string(//nav)")
+        assert "26 articles" in tree.xpath("string(//p[@class='meta'])")  # the tag's, on every page
+        items = [li.xpath(".//a/@href")[1].rsplit("#", 1)[1] for li in tree.xpath("//ul[@class='tagged']/li")]
+        assert len(items) == (10 if n < 2 else 6)
+        listed += items
+    # Every article of the tag exactly once, newest issue first, editorial order within.
+    expected = [f"story-{n}-{k}" for n in range(25, 0, -2) for k in (1, 2)]
+    assert listed == expected
+    titles = {page(files, p).xpath("string(//title)") for p in paths}
+    assert len(titles) == 3  # each page its own title (and description)
+    sitemap = files["sitemap.xml"].decode()
+    assert all(f"<loc>{u}</loc>" in sitemap for u in urls)
+    central = page(files, "tags/region-central-asia/index.html")  # 12 articles: 2 pages of 10
+    assert central.xpath("//head/link[@rel='next']/@href") == [f"{BASE}tags/region-central-asia/page/2/"]
+
+
+def test_a_tag_within_one_page_has_no_page_links_and_page_size_is_at_least_ten(tmp_path: Path) -> None:
+    files = build(paged_workspace(tmp_path / "ws", 30)).files
+    tree = page(files, "tags/region-south-caucasus/index.html")
+    assert not tree.xpath("//nav") and not tree.xpath("//head/link[@rel='next' or @rel='prev']")
+    assert len(tree.xpath("//ul[@class='tagged']/li")) == 26
+    assert not [p for p in files if "/page/" in p]
+    run = run_cli("check", cwd=paged_workspace(tmp_path / "small", 9))
+    assert run.code != 0 and "tag_page_size" in run.stderr and "[site]" in run.stderr

@@ -14,6 +14,7 @@ from typing import Any
 
 import extruct
 import pytest
+import tomlkit
 from lxml import html as lxml_html
 
 from publisher.build import build
@@ -29,7 +30,12 @@ SCHEMA = "https://schema.org"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = copy_example(tmp_path_factory.mktemp("web") / "ws")
+    # Ten articles a tag page: the example's bigger tags (up to 22 articles) get paged pages too.
+    config = tomlkit.parse((ws / "config.toml").read_text())
+    config["site"]["tag_page_size"] = 10
+    (ws / "config.toml").write_text(tomlkit.dumps(config))
     build(ws)
+    assert (ws / "build/tags/region-south-caucasus/page/3/index.html").is_file()
     return ws
 
 

@@ -17,13 +17,13 @@ from feedgen.feed import FeedGenerator
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.feeds.documents import FILES, generator, render
-from publisher.feeds.entries import Feed, article_feeds, issue_feeds, tag_folder, tag_uri
+from publisher.feeds.entries import Feed, article_feeds, issue_feeds, tag_uri
 from publisher.feeds.jsonfeed import JSON_FILE, render_json
 from publisher.output import Output
 from publisher.reuse import Outputs, key_of
 from publisher.selection import IssueView
 
-__all__ = ["feed_size_warnings", "render_feeds", "tag_folder", "tag_uri"]
+__all__ = ["feed_size_warnings", "render_feeds", "tag_uri"]
 
 # Feed readers fetch the main feed every few minutes; past this size they time out or truncate.
 MAX_FEED_BYTES = 1_000_000

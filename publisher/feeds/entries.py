@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from publisher.config import Config
 from publisher.labels import feed_tag_slugs, tag_label, visible_tags
 from publisher.markup import markdown_html, markdown_text
-from publisher.records import CONTROL_CHARS_RE, Article, slugify
+from publisher.records import CONTROL_CHARS_RE, Article
 from publisher.selection import IssueView
 
 # Issues go out at 08:00 in the newsletter's timezone; an issue's date never moves that hour.
@@ -234,11 +234,6 @@ def archive_feed(config: Config, fid: str, n: int, page: Sequence[Entry], pages:
 
 def archive_folder(n: int) -> str:
     return f"archive/{n}/"
-
-
-def tag_folder(tag: str) -> str:
-    """tags/region-south-caucasus/ for 'region:south-caucasus': folder names are slugs."""
-    return f"tags/{slugify(tag) or 'tag'}/"
 
 
 FeedSpec = tuple[str, str, str, str, str]  # folder, id name, title, subtitle, tag ("" = all)

@@ -39,6 +39,8 @@ class PageMeta:
     feeds: tuple[FeedLink, ...] = ()
     jsonld: str = ""  # already escaped for a <script> element
     published: str = ""  # article:published_time
+    prev_url: str = ""  # rel=prev and rel=next: the pages around this one of a paged listing
+    next_url: str = ""
 
 
 def feed_links(config: Config, folder: str, title: str) -> tuple[FeedLink, ...]:

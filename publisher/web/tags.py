@@ -1,9 +1,11 @@
-"""Tag pages: every visible tag of the published archive, its articles and its feeds."""
+"""Tag pages: every visible tag of the published archive, its articles and its feeds; a tag
+with more articles than [site] tag_page_size lists the older ones on further pages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import ceil
 
 from publisher.config import Config
 from publisher.labels import tag_label, tag_slugs, visible_tags
@@ -24,28 +26,69 @@ class TagPage:
         return f"tags/{self.slug}/"
 
 
+@dataclass(frozen=True)
+class ListingPage:
+    """Page `number` of `count` of a tag's articles: the first in the tag's folder, the
+    others in page/<number>/ under it, as Ghost lays them out."""
+
+    tag: TagPage
+    number: int
+    count: int
+    items: tuple[tuple[IssueView, Article], ...]  # this page's share of tag.items
+
+    @property
+    def folder(self) -> str:
+        return page_folder(self.tag, self.number)
+
+    @property
+    def newer(self) -> str:
+        """The folder of the page before (newer articles), or "" on the first."""
+        return page_folder(self.tag, self.number - 1) if self.number > 1 else ""
+
+    @property
+    def older(self) -> str:
+        """The folder of the page after (older articles), or "" on the last."""
+        return page_folder(self.tag, self.number + 1) if self.number < self.count else ""
+
+
+def page_folder(tag: TagPage, number: int) -> str:
+    return tag.folder if number == 1 else f"{tag.folder}page/{number}/"
+
+
+def tag_page_paths(tag: TagPage, size: int) -> list[str]:
+    """The files of the tag's pages, first page first, without rendering them."""
+    return [f"{page_folder(tag, n)}index.html" for n in range(1, ceil(len(tag.items) / size) + 1)]
+
+
+def paginate(tag: TagPage, size: int) -> list[ListingPage]:
+    """The tag's articles in pages of `size`, newest first: each article on exactly one page."""
+    count = ceil(len(tag.items) / size)
+    return [ListingPage(tag, n, count, tag.items[(n - 1) * size : n * size]) for n in range(1, count + 1)]
+
+
 def tag_pages(config: Config, views: Sequence[IssueView]) -> list[TagPage]:
     """One page per visible tag of the published issues, ordered by label, then tag."""
     published = sorted((v for v in views if v.issue.is_published), key=lambda v: v.issue.sort_key)
+    age = {v.issue.id: n for n, v in enumerate(published)}  # 0: the oldest
     found: dict[str, list[tuple[IssueView, Article]]] = {}
     for view in published:
         for article in view.issue.articles:
+            pair = (view, article)  # one tuple shared by the article's tag pages, not one each
             for tag in visible_tags(config, article.tags):
-                found.setdefault(tag, []).append((view, article))
+                found.setdefault(tag, []).append(pair)
     # Feed tags first, then by first appearance: a new tag never takes an older tag's slug.
     slugs = tag_slugs([*config.feeds.tags, *found])
     pages = [
-        TagPage(tag, slugs[tag], tag_label(config, tag), newest_first(items), tag in config.feeds.tags)
+        TagPage(tag, slugs[tag], tag_label(config, tag), newest_first(items, age), tag in config.feeds.tags)
         for tag, items in found.items()
     ]
     return sorted(pages, key=lambda p: (p.label.casefold(), p.tag))
 
 
 def newest_first(
-    items: list[tuple[IssueView, Article]],
+    items: list[tuple[IssueView, Article]], age: dict[str, int]
 ) -> tuple[tuple[IssueView, Article], ...]:
-    by_issue: dict[str, list[tuple[IssueView, Article]]] = {}
-    for view, article in items:
-        by_issue.setdefault(view.issue.id, []).append((view, article))
-    groups = sorted(by_issue.values(), key=lambda g: g[0][0].issue.sort_key, reverse=True)
-    return tuple(pair for group in groups for pair in group)
+    """Items found oldest issue first: a stable sort keeps each issue's editorial order. By
+    the issue's place in the archive (`age`), not its sort_key: a key tuple per item would
+    cost more than the sort, and leave the garbage collector 50,000 tuples to walk."""
+    return tuple(sorted(items, key=lambda pair: age[pair[0].issue.id], reverse=True))
