@@ -86,12 +86,13 @@ def web_config(config: Config) -> str:
 
 
 def tag_page_inputs(tag: TagPage, out: Outputs) -> str:
-    """What a tag page shows: the tag, and each article with the issue that carried it."""
-    heads: dict[int, str] = {}  # an issue's part, once per page however many articles it has
+    """What a tag's pages show: the tag, and each article by its id with the issue that carried
+    it, that issue named by its record's digest (which covers its articles)."""
+    heads: dict[int, str] = {}  # an issue's part, once per tag however many articles it has
     for view, _ in tag.items:
         if id(view) not in heads:
-            heads[id(view)] = f"{view.issue.id}|{view.number}|{view.issue.title}|{view.web_url}|"
-    items = "\n".join(heads[id(view)] + out.text(article) for view, article in tag.items)
+            heads[id(view)] = f"{view.issue.id}|{view.number}|{view.web_url}|{out.text(view.issue)}|"
+    items = "\n".join(heads[id(view)] + article.id for view, article in tag.items)
     return f"{tag.tag}|{tag.slug}|{tag.label}|{tag.has_feed}\n{items}"
 
 
