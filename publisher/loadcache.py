@@ -1,0 +1,214 @@
+"""The parsed-workspace cache: what loading made of each issues/*.toml, reused while the
+file is unchanged.
+
+Parsing and validating every issue file is most of a load (4-5 s at 100,000 articles), and
+almost every file of an archive never changes again. So each file's result (its Issue, or
+None, and the problems found) is kept with the file's stat (size, mtime, ctime, inode,
+device), a digest of its bytes and when it was read, in one file beside the build output:
+
+    .build.generations/cache/workspace.cache   (never in the public tree, never in issues/)
+
+A file whose stat matches is taken from the cache. ctime cannot be set back by hand, so an
+edit that restores size and mtime still shows; a stat that might not show an edit (the file
+changed within RACY_NS of being read, as git's "racily clean" index entries) is confirmed
+by reading the bytes and comparing digests. A salt of publisher's own loading code and of
+the libraries that parse and validate makes any upgrade re-read everything once. Issue
+validation reads no setting of config.toml; if one ever did, it would join the salt.
+
+Safe by construction: a file that is missing, foreign, truncated or corrupt (checked by
+magic, salt, length and CRC before anything is decoded) is ignored and rebuilt; writes go to
+a temporary file renamed over the old one, so concurrent commands never see half a file
+(the last writer wins, each one complete); a failed read or write never fails a command.
+"""
+
+from __future__ import annotations
+
+import io
+import marshal
+import os
+import pickle
+import stat
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from dataclasses import dataclass
+from hashlib import blake2b
+from pathlib import Path
+from typing import Any
+
+from publisher.errors import Problem
+from publisher.records import Issue
+
+FILE = "workspace.cache"
+MAGIC = b"publisher workspace cache 1\n"
+RACY_NS = 2_000_000_000  # timestamps this close to the read may hide an edit (coarse clocks)
+Result = tuple[Issue | None, list[Problem]]
+Parse = Callable[[bytes], Result]
+StatKey = tuple[int, int, int, int, int]
+# Entries are pickled, which is safe here because publisher wrote them, and because the
+# unpickler below builds nothing but these (a planted file cannot name os.system).
+ALLOWED = {("publisher.records", "Issue"), ("publisher.records", "Article"),
+           ("publisher.records", "Image"), ("publisher.errors", "Problem"),
+           ("datetime", "date")}  # fmt: skip
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not a record")
+        return super().find_class(module, name)
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def digest(data: bytes) -> bytes:
+    return blake2b(data, digest_size=16).digest()
+
+
+@dataclass
+class Entry:
+    key: StatKey
+    digest: bytes
+    seen: int  # time.time_ns() before the file was read
+    blob: bytes  # the pickled Result
+    result: Result | None = None
+
+    def trusted(self, key: StatKey) -> bool:
+        """The stat alone proves the file unchanged: it matches, and no edit since the read
+        could have left the same times (any later change sets ctime at or after `seen`)."""
+        return key == self.key and max(key[1], key[2]) < self.seen - RACY_NS
+
+    def unpickled(self) -> Result | None:
+        if self.result is None:
+            with suppress(Exception):  # whatever a damaged blob raises: parse the file again
+                issue, problems = _Unpickler(io.BytesIO(self.blob)).load()
+                if (issue is None or isinstance(issue, Issue)) and isinstance(problems, list):
+                    self.result = (issue, problems)
+        return self.result
+
+
+class LoadCache:
+    """Every issue file's loaded result, by file name, in one file of `folder`."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.path = folder / FILE if folder else None
+        self.entries: dict[str, Entry] = read_entries(self.path) if self.path else {}
+        self.changed = False
+
+    def load(self, path: Path, parse: Parse, fallback: Callable[[], Result]) -> Result:
+        """The file's result: from the cache if it is unchanged, else parse(bytes) stored.
+        Anything but a readable regular file goes to `fallback` (it words the problem)."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return fallback()
+        entry = self.entries.get(path.name)
+        if not stat.S_ISREG(st.st_mode):
+            return fallback()
+        if entry and entry.trusted(stat_key(st)) and (found := entry.unpickled()):
+            return found
+        try:
+            seen = time.time_ns()
+            with open(path, "rb") as handle:
+                st, data = os.fstat(handle.fileno()), handle.read()
+        except OSError:
+            return fallback()
+        return self._fresh(path.name, stat_key(st), data, seen, parse)
+
+    def _fresh(self, name: str, key: StatKey, data: bytes, seen: int, parse: Parse) -> Result:
+        entry, hashed = self.entries.get(name), digest(data)
+        if entry and entry.digest == hashed and (found := entry.unpickled()):
+            # The same bytes (touched, checked out again, or read too soon to trust the stat).
+            if entry.key != key or (not entry.trusted(key) and max(key[1], key[2]) < seen - RACY_NS):
+                entry.key, entry.seen, self.changed = key, seen, True
+            return found
+        result = parse(data)
+        try:
+            blob = pickle.dumps(result, protocol=5)
+        except Exception:  # an unpicklable result is loaded, just not kept
+            self.entries.pop(name, None)
+            return result
+        self.entries[name] = Entry(key, hashed, seen, blob, result)
+        self.changed = True
+        return result
+
+    def save(self, names: Iterable[str]) -> None:
+        """Write the entries of the files that still exist, if anything changed."""
+        wanted = set(names)
+        if self.path is None or not (self.changed or set(self.entries) - wanted):
+            return
+        body = marshal.dumps({n: (e.key, e.digest, e.seen, e.blob)
+                              for n, e in self.entries.items() if n in wanted})  # fmt: skip
+        head = MAGIC + salt() + len(body).to_bytes(8, "big") + zlib.crc32(body).to_bytes(4, "big")
+        write_atomic(self.path, head, body)
+
+
+def read_entries(path: Path) -> dict[str, Entry]:
+    """The entries of a cache file publisher wrote with this code; {} for anything else."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    head = MAGIC + salt()
+    start = len(head) + 12
+    if not data.startswith(head) or len(data) < start:
+        return {}
+    size, crc = int.from_bytes(data[len(head) : start - 4], "big"), data[start - 4 : start]
+    body = memoryview(data)[start:]
+    if len(body) != size or zlib.crc32(body).to_bytes(4, "big") != crc:
+        return {}
+    try:
+        table = marshal.loads(body)
+        return {n: _entry(*row) for n, row in table.items() if isinstance(n, str)}
+    except Exception:  # a damaged table of any shape is no cache
+        return {}
+
+
+def _entry(key: Any, hashed: Any, seen: Any, blob: Any) -> Entry:
+    fields = (isinstance(key, tuple) and len(key) == 5 and all(type(k) is int for k in key),
+              type(seen) is int, isinstance(hashed, bytes), isinstance(blob, bytes))  # fmt: skip
+    if not all(fields):
+        raise ValueError("not a cache entry")
+    return Entry(key, hashed, seen, blob)
+
+
+def write_atomic(path: Path, *parts: bytes) -> None:
+    """Temp file, then rename: readers see the old cache or the new one. No fsync: a cache
+    lost in a crash costs one slow load, and a torn one fails its CRC."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            for part in parts:
+                handle.write(part)
+        os.replace(tmp, path)
+    except OSError:
+        with suppress(OSError):
+            tmp.unlink()
+
+
+def salt() -> bytes:
+    """Our loading code and the versions of what parses and validates (computed once)."""
+    global _salt
+    if _salt is None:
+        import pydantic
+        import pydantic_core
+        import rtoml
+
+        from publisher import errors, records, validate, workspace
+
+        found = blake2b(digest_size=16)
+        found.update(f"{sys.version}|{pydantic.VERSION}|{pydantic_core.__version__}|"
+                     f"{getattr(rtoml, '__version__', '')}".encode())  # fmt: skip
+        for module in (errors, records, validate, workspace, sys.modules[__name__]):
+            with suppress(OSError, TypeError):
+                found.update(Path(str(module.__file__)).read_bytes())
+        _salt = found.hexdigest().encode()
+    return _salt
+
+
+_salt: bytes | None = None
