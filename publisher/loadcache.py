@@ -8,6 +8,10 @@ device), a digest of its bytes and when it was read, in one file beside the buil
 
     .build.generations/cache/workspace.cache   (never in the public tree, never in issues/)
 
+The entry also keeps the content hash of a published record (frozen.issue_hash, which the
+frozen checks of every `check` and `build` need; the salt covers publisher.frozen). A first
+load of a large archive parses on every core (publisher/loadpool.py).
+
 A file whose stat matches is taken from the cache. ctime cannot be set back by hand, so an
 edit that restores size and mtime still shows; a stat that might not show an edit (the file
 changed within RACY_NS of being read, as git's "racily clean" index entries) is confirmed
@@ -31,7 +35,7 @@ import stat
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from hashlib import blake2b
@@ -42,10 +46,12 @@ from publisher.errors import Problem
 from publisher.records import Issue
 
 FILE = "workspace.cache"
-MAGIC = b"publisher workspace cache 1\n"
+MAGIC = b"publisher workspace cache 2\n"
 RACY_NS = 2_000_000_000  # timestamps this close to the read may hide an edit (coarse clocks)
+PARALLEL_FROM = 256  # files to parse before workers pay for their start
 Result = tuple[Issue | None, list[Problem]]
-Parse = Callable[[bytes], Result]
+Parse = Callable[[Path, bytes], Result]
+Fallback = Callable[[Path], Result]
 StatKey = tuple[int, int, int, int, int]
 # Entries are pickled, which is safe here because publisher wrote them, and because the
 # unpickler below builds nothing but these (a planted file cannot name os.system).
@@ -75,7 +81,11 @@ class Entry:
     digest: bytes
     seen: int  # time.time_ns() before the file was read
     blob: bytes  # the pickled Result
+    hash: str = ""  # frozen.issue_hash of a published record, for the frozen checks
     result: Result | None = None
+
+    def row(self) -> tuple[StatKey, bytes, int, bytes, str]:
+        return (self.key, self.digest, self.seen, self.blob, self.hash)
 
     def trusted(self, key: StatKey) -> bool:
         """The stat alone proves the file unchanged: it matches, and no edit since the read
@@ -99,50 +109,64 @@ class LoadCache:
         self.entries: dict[str, Entry] = read_entries(self.path) if self.path else {}
         self.changed = False
 
-    def load(self, path: Path, parse: Parse, fallback: Callable[[], Result]) -> Result:
-        """The file's result: from the cache if it is unchanged, else parse(bytes) stored.
-        Anything but a readable regular file goes to `fallback` (it words the problem)."""
+    def load(self, path: Path, parse: Parse, fallback: Fallback) -> Result:
+        """The file's result: from the cache if it is unchanged, else parse(path, bytes),
+        stored. Anything but a readable regular file goes to `fallback` (it words why)."""
+        entry = self.entries.get(path.name)
         try:
             st = os.stat(path)
         except OSError:
-            return fallback()
-        entry = self.entries.get(path.name)
+            return fallback(path)
         if not stat.S_ISREG(st.st_mode):
-            return fallback()
+            return fallback(path)
         if entry and entry.trusted(stat_key(st)) and (found := entry.unpickled()):
             return found
-        try:
-            seen = time.time_ns()
-            with open(path, "rb") as handle:
-                st, data = os.fstat(handle.fileno()), handle.read()
-        except OSError:
-            return fallback()
-        return self._fresh(path.name, stat_key(st), data, seen, parse)
-
-    def _fresh(self, name: str, key: StatKey, data: bytes, seen: int, parse: Parse) -> Result:
-        entry, hashed = self.entries.get(name), digest(data)
+        if (fresh := read_file(path)) is None:
+            return fallback(path)
+        key, data, seen = fresh
+        hashed = digest(data)
         if entry and entry.digest == hashed and (found := entry.unpickled()):
-            # The same bytes (touched, checked out again, or read too soon to trust the stat).
+            # The same bytes (touched, copied, or read too soon to trust the stat): believed
+            # on the new stat from now on, written with the next entry parsed afresh only
+            # (a command that parsed nothing leaves the cache file as it was).
             if entry.key != key or (not entry.trusted(key) and max(key[1], key[2]) < seen - RACY_NS):
-                entry.key, entry.seen, self.changed = key, seen, True
+                entry.key, entry.seen = key, seen
             return found
-        result = parse(data)
+        made = new_entry(path, key, data, seen, parse)
+        self.entries[path.name], self.changed = made, True
+        return made.result or (None, [])
+
+    def hash_of(self, name: str) -> str:
+        """The stored content hash of the file's published record ("" if none)."""
+        entry = self.entries.get(name)
+        return entry.hash if entry else ""
+
+    def prefetch(self, paths: Sequence[Path], parse: Parse) -> None:
+        """Parse on every core the files the cache cannot vouch for, if there are many (a
+        first load of a large archive); load() then finds them as read a moment ago."""
+        todo = [p for p in paths if not self._vouched(p)]
+        if len(todo) < PARALLEL_FROM or not can_fork():
+            return
+        from publisher import loadpool
+
+        for name, row in loadpool.parse_all(todo, parse, self.entries):
+            self.entries[name] = Entry(*row)
+            self.changed = True
+
+    def _vouched(self, path: Path) -> bool:
+        entry = self.entries.get(path.name)
         try:
-            blob = pickle.dumps(result, protocol=5)
-        except Exception:  # an unpicklable result is loaded, just not kept
-            self.entries.pop(name, None)
-            return result
-        self.entries[name] = Entry(key, hashed, seen, blob, result)
-        self.changed = True
-        return result
+            return entry is not None and entry.trusted(stat_key(os.stat(path)))
+        except OSError:
+            return True  # gone: load() words it
 
     def save(self, names: Iterable[str]) -> None:
-        """Write the entries of the files that still exist, if anything changed."""
-        wanted = set(names)
-        if self.path is None or not (self.changed or set(self.entries) - wanted):
+        """Write the entries of the files that still exist, if a file was parsed afresh (an
+        entry left for a deleted file is harmless: a file of that name is checked again)."""
+        if self.path is None or not self.changed:
             return
-        body = marshal.dumps({n: (e.key, e.digest, e.seen, e.blob)
-                              for n, e in self.entries.items() if n in wanted})  # fmt: skip
+        wanted = set(names)
+        body = marshal.dumps({n: e.row() for n, e in self.entries.items() if n in wanted and e.blob})
         head = MAGIC + salt() + len(body).to_bytes(8, "big") + zlib.crc32(body).to_bytes(4, "big")
         write_atomic(self.path, head, body)
 
@@ -168,12 +192,55 @@ def read_entries(path: Path) -> dict[str, Entry]:
         return {}
 
 
-def _entry(key: Any, hashed: Any, seen: Any, blob: Any) -> Entry:
+def _entry(key: Any, hashed: Any, seen: Any, blob: Any, content_hash: Any) -> Entry:
     fields = (isinstance(key, tuple) and len(key) == 5 and all(type(k) is int for k in key),
-              type(seen) is int, isinstance(hashed, bytes), isinstance(blob, bytes))  # fmt: skip
+              type(seen) is int, isinstance(hashed, bytes), isinstance(blob, bytes),
+              isinstance(content_hash, str))  # fmt: skip
     if not all(fields):
         raise ValueError("not a cache entry")
-    return Entry(key, hashed, seen, blob)
+    return Entry(key, hashed, seen, blob, content_hash)
+
+
+def read_file(path: Path) -> tuple[StatKey, bytes, int] | None:
+    """The file's stat, bytes and when reading began; None if it is no readable file. The
+    stat is of the handle read, so it can only be older than the bytes, never newer."""
+    seen = time.time_ns()
+    try:
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            return stat_key(st), handle.read(), seen
+    except OSError:
+        return None
+
+
+def new_entry(path: Path, key: StatKey, data: bytes, seen: int, parse: Parse) -> Entry:
+    """A file's entry: parsed and validated, hashed if published, pickled (publisher wrote
+    it and unpickles it with _Unpickler only)."""
+    from publisher.frozen import issue_hash
+
+    result = parse(path, data)
+    issue = result[0]
+    content_hash = issue_hash(issue) if issue is not None and issue.is_published else ""
+    try:
+        blob = pickle.dumps(result, protocol=5)
+    except Exception:  # an unpicklable result is loaded, just not kept (blob b"")
+        blob = b""
+    return Entry(key, digest(data), seen, blob, content_hash, result)
+
+
+def can_fork() -> bool:
+    """Workers by fork: on a platform that has it, with more than one core, and only from a
+    process with no other thread (preview's server threads must not be forked)."""
+    import multiprocessing
+    import threading
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = 1
+    return cores > 1 and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def write_atomic(path: Path, *parts: bytes) -> None:
@@ -199,12 +266,12 @@ def salt() -> bytes:
         import pydantic_core
         import rtoml
 
-        from publisher import errors, records, validate, workspace
+        from publisher import errors, frozen, records, validate, workspace
 
         found = blake2b(digest_size=16)
         found.update(f"{sys.version}|{pydantic.VERSION}|{pydantic_core.__version__}|"
                      f"{getattr(rtoml, '__version__', '')}".encode())  # fmt: skip
-        for module in (errors, records, validate, workspace, sys.modules[__name__]):
+        for module in (errors, frozen, records, validate, workspace, sys.modules[__name__]):
             with suppress(OSError, TypeError):
                 found.update(Path(str(module.__file__)).read_bytes())
         _salt = found.hexdigest().encode()

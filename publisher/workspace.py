@@ -39,6 +39,8 @@ class Workspace:
     warnings: tuple[Problem, ...] = ()
     # issues/.published.toml: what `publish` sent out, by issue id (see publisher.frozen).
     registry: Mapping[str, PublishedEntry] = field(default_factory=dict)
+    # Content hashes the load cache kept, by issue id, with the very record each is of.
+    hashes: Mapping[str, tuple[Issue, str]] = field(default_factory=dict, repr=False)
 
     def issue(self, issue_id: str) -> Issue:
         for issue in self.issues:
@@ -65,6 +67,16 @@ class Workspace:
     @property
     def published(self) -> tuple[Issue, ...]:
         return tuple(i for i in self.issues if i.is_published)
+
+    def issue_hash(self, issue: Issue) -> str:
+        """frozen.issue_hash of one of these records; kept by the load cache, computed once
+        when its file was parsed (the cache's salt covers publisher.frozen)."""
+        known = self.hashes.get(issue.id)
+        if known is not None and known[0] is issue:
+            return known[1]
+        from publisher.frozen import issue_hash
+
+        return issue_hash(issue)
 
     def issue_path(self, issue_id: str) -> Path:
         return self.root / ISSUES_DIR / f"{issue_id}.toml"
@@ -217,27 +229,32 @@ def load_workspace(root: Path, focus: Collection[str] = ()) -> Workspace:
     issues: list[Issue] = []
     files = issue_files(root)
     cache = LoadCache(cache_folder(root, config))
+    hashes: dict[str, tuple[Issue, str]] = {}
     with collector_paused():
+        cache.prefetch(files, parse_issue_file)
         for path in files:
-            issue, found = load_cached(cache, path)
+            issue, found = cache.load(path, parse_issue_file, load_issue_file)
             if focus and path.stem not in focus and path.stem not in registry:
                 found = [as_neighbour(p) for p in found]
             problems += found
             if issue is not None:
                 issues.append(issue)
+                if known := cache.hash_of(path.name):
+                    hashes[issue.id] = (issue, known)
     cache.save(p.name for p in files)
     issues.sort(key=lambda i: i.sort_key)
     problems += archive_problems(issues)
     if any(p.is_error for p in problems):
         raise RecordError(problems)
-    return Workspace(root, config, tuple(issues), tuple(problems), registry)
+    return Workspace(root, config, tuple(issues), tuple(problems), registry, hashes)
 
 
-def load_cached(cache: LoadCache, path: Path) -> tuple[Issue | None, list[Problem]]:
-    label = f"{ISSUES_DIR}/{path.name}"
-    issue, found = cache.load(path, lambda raw: issue_from_bytes(path, raw, label),
-                              lambda: load_issue(path, label))  # fmt: skip
-    return issue, list(found)  # a list of its own: the caller adds to it
+def parse_issue_file(path: Path, raw: bytes) -> tuple[Issue | None, list[Problem]]:
+    return issue_from_bytes(path, raw, f"{ISSUES_DIR}/{path.name}")
+
+
+def load_issue_file(path: Path) -> tuple[Issue | None, list[Problem]]:
+    return load_issue(path, f"{ISSUES_DIR}/{path.name}")
 
 
 def cache_folder(root: Path, config: Config) -> Path | None:

@@ -245,3 +245,42 @@ def test_concurrent_loads_leave_a_whole_cache(example: Path) -> None:
     assert len(read_entries(example / CACHE)) == len(issue_files(example))
     assert not list((example / CACHE.parent).glob(".*.tmp")), "no temporary file left"
     assert dumps(load_workspace(example)) == uncached(example)
+
+
+def test_a_load_that_parses_nothing_leaves_the_cache_file_as_it_was(settled: Path) -> None:
+    """A refused build or a `check` that found every file cached writes nothing, even
+    when the stats changed (a copied workspace: new inodes, same bytes)."""
+    example = settled
+    load_workspace(example)
+    before = (example / CACHE).read_bytes(), (example / CACHE).stat().st_mtime_ns
+    for path in issue_files(example):
+        os.utime(path)
+    assert dumps(load_workspace(example)) == uncached(example)
+    assert ((example / CACHE).read_bytes(), (example / CACHE).stat().st_mtime_ns) == before
+
+
+def test_content_hashes_kept_by_the_cache_are_the_frozen_ones(settled: Path) -> None:
+    from publisher.frozen import issue_hash
+
+    example = settled
+    for _ in range(2):
+        workspace = load_workspace(example)
+        published = [i for i in workspace.issues if i.is_published]
+        assert published and set(workspace.hashes) == {i.id for i in published}
+        assert all(workspace.issue_hash(i) == issue_hash(i) == i.content_hash for i in published)
+    other = published[0].model_copy(update={"title": "Another title"})
+    assert workspace.issue_hash(other) == issue_hash(other) != published[0].content_hash
+
+
+def test_a_first_load_on_every_core_equals_one_by_one(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forked workers' entries (PARALLEL_FROM lowered so the example takes that path)."""
+    broken = example / "issues" / "2024-30.toml"
+    broken.write_text('title = "Half a draft"\ndate = 2024-07-26\nstatus = "draft"\nnumber = "x"\n')
+    serial = load_workspace(example, focus={"2024-17"})
+    (example / CACHE).unlink()
+    monkeypatch.setattr(loadcache, "PARALLEL_FROM", 1)
+    parallel = load_workspace(example, focus={"2024-17"})
+    assert dumps(parallel) == dumps(serial) == [d for d in uncached(example)]
+    assert parallel.warnings == serial.warnings
+    assert {k: v[1] for k, v in parallel.hashes.items()} == {k: v[1] for k, v in serial.hashes.items()}
+    assert len(read_entries(example / CACHE)) == len(issue_files(example))
