@@ -4,9 +4,9 @@ file is unchanged.
 Parsing and validating every issue file is most of a load (4-5 s at 100,000 articles), and
 almost every file of an archive never changes again. So each file's result (its Issue, or
 None, and the problems found) is kept with the file's stat (size, mtime, ctime, inode,
-device), a digest of its bytes and when it was read, in one file beside the build output:
+device), a digest of its bytes and when it was read, in the cache area beside the build output, split in SHARDS files (an edit rewrites one):
 
-    .build.generations/cache/workspace.cache   (never in the public tree, never in issues/)
+    .build.generations/cache/workspace/NN.cache   (never in the public tree, never in issues/)
 
 The entry also keeps the content hash of a published record (frozen.issue_hash, which the
 frozen checks of every `check` and `build` need; the salt covers publisher.frozen). A first
@@ -45,7 +45,8 @@ from typing import Any
 from publisher.errors import Problem
 from publisher.records import Issue
 
-FILE = "workspace.cache"
+FOLDER = "workspace"  # in the cache area: SHARDS files, so one edit rewrites 1/SHARDS of it
+SHARDS = 32
 MAGIC = b"publisher workspace cache 2\n"
 RACY_NS = 2_000_000_000  # timestamps this close to the read may hide an edit (coarse clocks)
 PARALLEL_FROM = 256  # files to parse before workers pay for their start
@@ -102,12 +103,15 @@ class Entry:
 
 
 class LoadCache:
-    """Every issue file's loaded result, by file name, in one file of `folder`."""
+    """Every issue file's loaded result, by file name, in the shard files of `folder`/workspace."""
 
     def __init__(self, folder: Path | None) -> None:
-        self.path = folder / FILE if folder else None
-        self.entries: dict[str, Entry] = read_entries(self.path) if self.path else {}
-        self.changed = False
+        self.folder = folder / FOLDER if folder else None
+        self.entries: dict[str, Entry] = read_all(self.folder) if self.folder else {}
+        self.dirty: set[int] = set()  # shards holding an entry parsed afresh
+
+    def mark(self, name: str) -> None:
+        self.dirty.add(shard_of(name))
 
     def load(self, path: Path, parse: Parse, fallback: Fallback) -> Result:
         """The file's result: from the cache if it is unchanged, else parse(path, bytes),
@@ -133,7 +137,8 @@ class LoadCache:
                 entry.key, entry.seen = key, seen
             return found
         made = new_entry(path, key, data, seen, parse)
-        self.entries[path.name], self.changed = made, True
+        self.entries[path.name] = made
+        self.mark(path.name)
         return made.result or (None, [])
 
     def hash_of(self, name: str) -> str:
@@ -151,7 +156,7 @@ class LoadCache:
 
         for name, row in loadpool.parse_all(todo, parse, self.entries):
             self.entries[name] = Entry(*row)
-            self.changed = True
+            self.mark(name)
 
     def _vouched(self, path: Path) -> bool:
         entry = self.entries.get(path.name)
@@ -161,14 +166,34 @@ class LoadCache:
             return True  # gone: load() words it
 
     def save(self, names: Iterable[str]) -> None:
-        """Write the entries of the files that still exist, if a file was parsed afresh (an
-        entry left for a deleted file is harmless: a file of that name is checked again)."""
-        if self.path is None or not self.changed:
+        """Write the shards holding a file parsed afresh, with the entries of the files that
+        still exist (an entry left for a deleted file is harmless: a file of that name is
+        checked again). Each shard is whole on its own, so shards of two commands mix well."""
+        if self.folder is None or not self.dirty:
             return
         wanted = set(names)
-        body = marshal.dumps({n: e.row() for n, e in self.entries.items() if n in wanted and e.blob})
-        head = MAGIC + salt() + len(body).to_bytes(8, "big") + zlib.crc32(body).to_bytes(4, "big")
-        write_atomic(self.path, head, body)
+        rows: dict[int, dict[str, tuple[Any, ...]]] = {n: {} for n in self.dirty}
+        for name, entry in self.entries.items():
+            if (n := shard_of(name)) in rows and name in wanted and entry.blob:
+                rows[n][name] = entry.row()
+        for n, table in sorted(rows.items()):
+            body = marshal.dumps(table)
+            head = MAGIC + salt() + len(body).to_bytes(8, "big") + zlib.crc32(body).to_bytes(4, "big")
+            write_atomic(self.folder / f"{n:02d}.cache", head, body)
+        self.dirty.clear()
+
+
+def shard_of(name: str) -> int:
+    return zlib.crc32(name.encode()) % SHARDS
+
+
+def read_all(folder: Path) -> dict[str, Entry]:
+    """Every shard's entries; a shard that is missing or damaged is simply not there."""
+    entries: dict[str, Entry] = {}
+    for n in range(SHARDS):
+        found = read_entries(folder / f"{n:02d}.cache")
+        entries.update((name, e) for name, e in found.items() if shard_of(name) == n)
+    return entries
 
 
 def read_entries(path: Path) -> dict[str, Entry]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import time
@@ -15,10 +16,10 @@ import pytest
 from publisher import loadcache
 from publisher.errors import Problem, RecordError
 from publisher.frozen import frozen_problems
-from publisher.loadcache import FILE, LoadCache, digest, read_entries, stat_key
+from publisher.loadcache import FOLDER, SHARDS, LoadCache, digest, read_all, read_entries, stat_key
 from publisher.workspace import Workspace, cache_folder, issue_files, load_issue, load_workspace
 
-CACHE = Path(".build.generations/cache") / FILE
+CACHE = Path(".build.generations/cache") / FOLDER  # its shards: 00.cache ...
 
 
 def dumps(workspace: Workspace) -> list[dict[str, object]]:
@@ -55,12 +56,12 @@ def settled(example: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_warm_load_equals_an_uncached_one(settled: Path) -> None:
     example = settled
     cold = load_workspace(example)
-    assert (example / CACHE).is_file(), "the cache lives beside the output's generations"
+    assert list((example / CACHE).glob("*.cache")), "the cache lives beside the output's generations"
     warm = load_workspace(example)
     assert dumps(cold) == dumps(warm) == uncached(example)
     assert cold.warnings == warm.warnings
     assert [i.stripped_fields for i in warm.issues] == [i.stripped_fields for i in cold.issues]
-    entries = read_entries(example / CACHE)
+    entries = read_all(example / CACHE)
     assert sorted(entries) == sorted(p.name for p in issue_files(example))
     for path in issue_files(example):
         entry = entries[path.name]
@@ -78,7 +79,7 @@ def test_the_cache_is_really_used_and_a_racy_stat_is_checked_by_content(settled:
     planted = cache.entries[path.name]
     marker = Problem(f"issues/{path.name}", "planted in the cache", severity="warning")
     planted.blob, planted.digest = pickle.dumps((None, [marker]), protocol=5), digest(b"not it")
-    cache.changed = True
+    cache.dirty.update(range(SHARDS))
     cache.save(p.name for p in issue_files(example))
     loaded = load_workspace(example)
     assert marker in loaded.warnings, "a trusted stat takes the cache's word"
@@ -87,12 +88,12 @@ def test_the_cache_is_really_used_and_a_racy_stat_is_checked_by_content(settled:
     cache = LoadCache(example / CACHE.parent)
     entry = cache.entries[path.name]
     entry.seen = max(entry.key[1], entry.key[2])  # as if read as it was written: racily clean
-    cache.changed = True
+    cache.dirty.update(range(SHARDS))
     cache.save(p.name for p in issue_files(example))
     loaded = load_workspace(example)
     assert marker not in loaded.warnings
     assert dumps(loaded) == uncached(example)
-    assert read_entries(example / CACHE)[path.name].digest == digest(path.read_bytes())
+    assert read_all(example / CACHE)[path.name].digest == digest(path.read_bytes())
 
 
 def test_a_same_size_edit_with_the_mtime_put_back_is_seen(settled: Path) -> None:
@@ -123,28 +124,32 @@ def test_deleted_and_new_issues(settled: Path) -> None:
     assert "2024-17" not in [i.id for i in loaded.issues]
     assert "2024-18" in [i.id for i in loaded.issues]
     assert dumps(loaded) == uncached(example)
-    assert sorted(read_entries(example / CACHE)) == sorted(p.name for p in issue_files(example))
+    # The new file's shard is rewritten; the deleted file's entry may stay in another one,
+    # harmless: a file of that name would be read and checked against it first.
+    assert {p.name for p in issue_files(example)} <= set(read_all(example / CACHE))
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "flipped", "other salt"])
 def test_a_damaged_cache_file_is_ignored_and_rebuilt(settled: Path, damage: str) -> None:
     example = settled
     expected = dumps(load_workspace(example))
-    path = example / CACHE
-    data = path.read_bytes()
-    if damage == "garbage":
-        path.write_bytes(os.urandom(4096))
-    elif damage == "truncated":
-        path.write_bytes(data[: len(data) // 2])
-    elif damage == "empty":
-        path.write_bytes(b"")
-    elif damage == "flipped":
-        path.write_bytes(data[:-100] + bytes([data[-100] ^ 0x55]) + data[-99:])
-    else:
-        path.write_bytes(data.replace(loadcache.salt(), b"0" * len(loadcache.salt()), 1))
-    assert read_entries(path) == {}
+    shards = sorted((example / CACHE).glob("*.cache"))
+    for path in shards:
+        data = path.read_bytes()
+        if damage == "garbage":
+            path.write_bytes(os.urandom(4096))
+        elif damage == "truncated":
+            path.write_bytes(data[: len(data) // 2])
+        elif damage == "empty":
+            path.write_bytes(b"")
+        elif damage == "flipped":
+            path.write_bytes(data[:-10] + bytes([data[-10] ^ 0x55]) + data[-9:])
+        else:
+            path.write_bytes(data.replace(loadcache.salt(), b"0" * len(loadcache.salt()), 1))
+        assert read_entries(path) == {}
+    assert read_all(example / CACHE) == {}
     assert dumps(load_workspace(example)) == expected
-    assert len(read_entries(path)) == len(issue_files(example)), "rebuilt"
+    assert len(read_all(example / CACHE)) == len(issue_files(example)), "rebuilt"
 
 
 class Planted:
@@ -165,7 +170,7 @@ def test_a_foreign_cache_cannot_run_code(settled: Path, tmp_path: Path) -> None:
     cache = LoadCache(example / CACHE.parent)
     for entry in cache.entries.values():
         entry.blob = pickle.dumps((Planted(marker), []))
-    cache.changed = True
+    cache.dirty.update(range(SHARDS))
     cache.save(p.name for p in issue_files(example))
     assert dumps(load_workspace(example)) == expected
     assert not marker.exists()
@@ -176,7 +181,8 @@ def test_a_cache_that_cannot_be_written_never_fails_a_load(example: Path, block:
     if block == "home is a file":
         (example / ".build.generations").write_text("not a folder")
     else:
-        (example / CACHE).mkdir(parents=True)
+        for n in range(SHARDS):
+            (example / CACHE / f"{n:02d}.cache").mkdir(parents=True)
     for _ in range(2):
         assert dumps(load_workspace(example)) == uncached(example)
     assert not list(example.glob(".build.generations/**/.*.tmp")), "no temporary file left"
@@ -226,7 +232,7 @@ def test_the_cache_stays_out_of_issues_and_the_public_tree(example: Path) -> Non
         update={"build": workspace.config.build.model_copy(update={"output": "issues/site"})}
     )
     assert cache_folder(example, inside) is None
-    assert not list((example / "issues").rglob(FILE))
+    assert not list((example / "issues").rglob("*.cache"))
 
 
 def test_concurrent_loads_leave_a_whole_cache(example: Path) -> None:
@@ -242,8 +248,8 @@ def test_concurrent_loads_leave_a_whole_cache(example: Path) -> None:
     )
     procs = [subprocess.Popen([sys.executable, "-c", code, str(example)], env=env) for _ in range(4)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
-    assert len(read_entries(example / CACHE)) == len(issue_files(example))
-    assert not list((example / CACHE.parent).glob(".*.tmp")), "no temporary file left"
+    assert len(read_all(example / CACHE)) == len(issue_files(example))
+    assert not list((example / CACHE).glob(".*.tmp")), "no temporary file left"
     assert dumps(load_workspace(example)) == uncached(example)
 
 
@@ -252,11 +258,14 @@ def test_a_load_that_parses_nothing_leaves_the_cache_file_as_it_was(settled: Pat
     when the stats changed (a copied workspace: new inodes, same bytes)."""
     example = settled
     load_workspace(example)
-    before = (example / CACHE).read_bytes(), (example / CACHE).stat().st_mtime_ns
+    def state() -> dict[str, tuple[bytes, int]]:
+        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (example / CACHE).iterdir()}
+
+    before = state()
     for path in issue_files(example):
         os.utime(path)
     assert dumps(load_workspace(example)) == uncached(example)
-    assert ((example / CACHE).read_bytes(), (example / CACHE).stat().st_mtime_ns) == before
+    assert state() == before
 
 
 def test_content_hashes_kept_by_the_cache_are_the_frozen_ones(settled: Path) -> None:
@@ -277,10 +286,10 @@ def test_a_first_load_on_every_core_equals_one_by_one(example: Path, monkeypatch
     broken = example / "issues" / "2024-30.toml"
     broken.write_text('title = "Half a draft"\ndate = 2024-07-26\nstatus = "draft"\nnumber = "x"\n')
     serial = load_workspace(example, focus={"2024-17"})
-    (example / CACHE).unlink()
+    shutil.rmtree(example / CACHE)
     monkeypatch.setattr(loadcache, "PARALLEL_FROM", 1)
     parallel = load_workspace(example, focus={"2024-17"})
     assert dumps(parallel) == dumps(serial) == [d for d in uncached(example)]
     assert parallel.warnings == serial.warnings
     assert {k: v[1] for k, v in parallel.hashes.items()} == {k: v[1] for k, v in serial.hashes.items()}
-    assert len(read_entries(example / CACHE)) == len(issue_files(example))
+    assert len(read_all(example / CACHE)) == len(issue_files(example))
