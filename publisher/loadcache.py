@@ -141,6 +141,14 @@ class LoadCache:
         self.mark(path.name)
         return made.result or (None, [])
 
+    def digest_of(self, name: str) -> str:
+        """A stable digest of what the file's record is made of: its name (the issue id),
+        its bytes and the loading code (the salt). Costs nothing warm; "" if never read."""
+        entry = self.entries.get(name)
+        if entry is None:
+            return ""
+        return blake2b(salt() + name.encode() + b"\0" + entry.digest, digest_size=16).hexdigest()
+
     def hash_of(self, name: str) -> str:
         """The stored content hash of the file's published record ("" if none)."""
         entry = self.entries.get(name)

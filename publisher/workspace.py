@@ -41,6 +41,9 @@ class Workspace:
     registry: Mapping[str, PublishedEntry] = field(default_factory=dict)
     # Content hashes the load cache kept, by issue id, with the very record each is of.
     hashes: Mapping[str, tuple[Issue, str]] = field(default_factory=dict, repr=False)
+    # Issue id -> a digest of its file's name, bytes and publisher's loading code: equal
+    # digests, equal records (a key for per-issue caches of pure checks; loadcache.digest_of).
+    digests: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def issue(self, issue_id: str) -> Issue:
         for issue in self.issues:
@@ -230,6 +233,7 @@ def load_workspace(root: Path, focus: Collection[str] = ()) -> Workspace:
     files = issue_files(root)
     cache = LoadCache(cache_folder(root, config))
     hashes: dict[str, tuple[Issue, str]] = {}
+    digests: dict[str, str] = {}
     with collector_paused():
         cache.prefetch(files, parse_issue_file)
         for path in files:
@@ -239,6 +243,7 @@ def load_workspace(root: Path, focus: Collection[str] = ()) -> Workspace:
             problems += found
             if issue is not None:
                 issues.append(issue)
+                digests[issue.id] = cache.digest_of(path.name)
                 if known := cache.hash_of(path.name):
                     hashes[issue.id] = (issue, known)
     cache.save(p.name for p in files)
@@ -246,7 +251,7 @@ def load_workspace(root: Path, focus: Collection[str] = ()) -> Workspace:
     problems += archive_problems(issues)
     if any(p.is_error for p in problems):
         raise RecordError(problems)
-    return Workspace(root, config, tuple(issues), tuple(problems), registry, hashes)
+    return Workspace(root, config, tuple(issues), tuple(problems), registry, hashes, digests)
 
 
 def parse_issue_file(path: Path, raw: bytes) -> tuple[Issue | None, list[Problem]]:

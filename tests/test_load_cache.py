@@ -293,3 +293,15 @@ def test_a_first_load_on_every_core_equals_one_by_one(example: Path, monkeypatch
     assert parallel.warnings == serial.warnings
     assert {k: v[1] for k, v in parallel.hashes.items()} == {k: v[1] for k, v in serial.hashes.items()}
     assert len(read_all(example / CACHE)) == len(issue_files(example))
+
+
+def test_digests_follow_the_file_and_cost_nothing_warm(settled: Path) -> None:
+    """Workspace.digests: one per issue, the same warm as cold, changed by an edit only."""
+    example = settled
+    cold = load_workspace(example).digests
+    warm = load_workspace(example).digests
+    assert cold == warm and set(cold) == {p.stem for p in issue_files(example)}
+    assert len(set(cold.values())) == len(cold) and all(len(d) == 32 for d in cold.values())
+    edit_in_place(example / "issues" / "2024-16.toml", "Kazakhstan", "Kazakhstam")
+    edited = load_workspace(example).digests
+    assert {k for k in cold if cold[k] != edited[k]} == {"2024-16"}
