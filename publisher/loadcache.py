@@ -55,7 +55,8 @@ Parse = Callable[[Path, bytes], Result]
 Fallback = Callable[[Path], Result]
 StatKey = tuple[int, int, int, int, int]
 # Entries are pickled, which is safe here because publisher wrote them, and because the
-# unpickler below builds nothing but these (a planted file cannot name os.system).
+# unpickler below builds nothing but these (a planted file cannot name os.system; at worst
+# it plants records, as whoever can write this folder could edit issues/ beside it).
 ALLOWED = {("publisher.records", "Issue"), ("publisher.records", "Article"),
            ("publisher.records", "Image"), ("publisher.errors", "Problem"),
            ("datetime", "date")}  # fmt: skip

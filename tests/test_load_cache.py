@@ -236,21 +236,24 @@ def test_the_cache_stays_out_of_issues_and_the_public_tree(example: Path) -> Non
 
 
 def test_concurrent_loads_leave_a_whole_cache(example: Path) -> None:
-    """Several processes loading (and so writing the cache) at once: none fails, and the
-    file left is one of theirs, whole."""
+    """Four processes each editing its own issue and loading (so parsing it and writing its
+    shard) at once: none fails, every shard left is whole, and a load after them is right."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     code = (
-        "import sys, os; from pathlib import Path; from publisher.workspace import load_workspace\n"
-        "root = Path(sys.argv[1])\n"
-        "for n in range(5):\n"
-        "    p = root / 'issues' / '2024-15.toml'; os.utime(p)\n"  # a fresh stat: rewrite
+        "import sys; from pathlib import Path; from publisher.workspace import load_workspace\n"
+        "root, name = Path(sys.argv[1]), sys.argv[2]\n"
+        "for n in range(6):\n"
+        "    with open(root / 'issues' / name, 'a') as f: f.write(f'# edit {n}\\n')\n"
         "    load_workspace(root)\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(example)], env=env) for _ in range(4)]
+    names = [p.name for p in issue_files(example)][:4]
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(example), n], env=env) for n in names]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
-    assert len(read_all(example / CACHE)) == len(issue_files(example))
+    shards = list((example / CACHE).glob("*.cache"))
+    assert shards and all(read_entries(s) for s in shards), "a torn or foreign shard"
     assert not list((example / CACHE).glob(".*.tmp")), "no temporary file left"
     assert dumps(load_workspace(example)) == uncached(example)
+    assert all("# edit 5" in (example / "issues" / n).read_text() for n in names)
 
 
 def test_a_load_that_parses_nothing_leaves_the_cache_file_as_it_was(settled: Path) -> None:
