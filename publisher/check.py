@@ -112,7 +112,7 @@ def check_published_unchanged(workspace: Workspace) -> Iterable[Problem]:
     """Errors for a published issue that changed, turned back into a draft or was deleted."""
     from publisher.frozen import frozen_problems
 
-    yield from frozen_problems(workspace.issues, workspace.registry)
+    yield from frozen_problems(workspace.issues, workspace.registry, workspace.issue_hash)
 
 
 # Editing checks: published issues are frozen (publisher.publishing records what went out).

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from publisher.config import Section
 from publisher.digest.picks import Picks, choose_picks, rules_version
 from publisher.errors import Problem, UsageError
+from publisher.misses import ArchiveScores
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick, Skipped, Term
 from publisher.rules import SectionIndex, Verdict, describe_match, matching_rule
@@ -73,17 +75,41 @@ def explain(
         problem = Problem(f"issues/{issue.id}.toml", f"no article '{article_id}' (known: {known})")
         raise UsageError(problem)
     config = workspace.config
-    sections = SectionIndex(config.sections, workspace.articles)
+    sections = SectionIndex(config.sections, section_archive(workspace, issue))
     index = RelatedIndex(workspace.articles, config.related)
     picks = choose_picks(config, index, sections, issue, misses)
+    archive = ArchiveScores(workspace, index, issue)
     return Explanation(
         issue,
         tuple(section_trace(s, issue, picks.walks[s.name]) for s in config.sections),
-        tuple(related_trace(workspace, index, issue, a, misses, picks) for a in articles),
+        tuple(related_trace(workspace, index, issue, a, misses, picks, archive) for a in articles),
         block_traces(picks),
         rules_version(issue, config.email.layout),
         tuple(picks.skipped.get("issue", ())),
     )
+
+
+def section_archive(workspace: Workspace, issue: Issue) -> list[tuple[Issue, Article]]:
+    """The part of the archive the issue's sections can show, for a SectionIndex that walks
+    exactly as one of the whole archive would (tests/test_explain_scale.py compares them):
+    articles of published issues before it, from the oldest day that max_age_days lets in
+    (every day if one archive-scope section has no max_age_days), and what it pins. A
+    section shows nothing newer, and subsets keep every order (ranks, days, ids)."""
+    ages = [s.max_age_days for s in workspace.config.sections if s.scope != "issue"]
+    oldest = -1 if ages else None  # scope = issue only: no other issue's articles at all
+    if ages and None not in ages:
+        try:
+            oldest = min((issue.date - timedelta(days=age)).toordinal() for age in ages if age is not None)
+        except OverflowError:  # before year 1: every day
+            oldest = -1
+    pinned = {a for ids in issue.pin.values() for a in ids}
+    return [
+        (other_issue, other)
+        for other_issue, other in workspace.articles
+        if other_issue.is_published
+        and (other.id in pinned or (oldest is not None and other_issue.sort_key < issue.sort_key
+                                    and other.published.toordinal() >= oldest))
+    ]
 
 
 def section_trace(section: Section, issue: Issue, walked: tuple[Verdict, ...]) -> SectionTrace:
@@ -120,6 +146,7 @@ def related_trace(
     article: Article,
     misses: int,
     chosen: Picks,
+    archive: ArchiveScores | None = None,
 ) -> RelatedTrace:
     """The picks, every candidate passed over as shown already, and the best-scoring
     articles that lost, with the reason they lost."""
@@ -127,6 +154,21 @@ def related_trace(
     picks = chosen.related.get(article.id, ())
     skipped = tuple(chosen.skipped.get(article.id, ()))
     passed = {p.article.id for p in picks} | {s.article.id for s in skipped}
+    archive = archive or ArchiveScores(workspace, index, issue)
+    best = archive.best(article, terms, passed | {article.id}, misses)
+    found = [m for e in best if (m := score_miss(index, issue, article, terms, e, picks))]
+    found.sort(key=lambda m: (-m.score, -m.article.published.toordinal(), m.article.id))
+    return RelatedTrace(article, terms, picks, tuple(found[:misses]), skipped)
+
+
+def scan_misses(
+    workspace: Workspace, index: RelatedIndex, issue: Issue, article: Article, misses: int,
+    chosen: Picks,
+) -> tuple[Miss, ...]:
+    """The near-misses by scoring every article of the archive: the reference for tests."""
+    terms = index.terms(issue, article)
+    picks = chosen.related.get(article.id, ())
+    passed = {p.article.id for p in picks} | {s.article.id for s in chosen.skipped.get(article.id, ())}
     found = []
     for other_issue, other in workspace.articles:
         if other.id == article.id or other.id in passed:
@@ -134,7 +176,7 @@ def related_trace(
         if miss := score_miss(index, issue, article, terms, (other_issue, other), picks):
             found.append(miss)
     found.sort(key=lambda m: (-m.score, -m.article.published.toordinal(), m.article.id))
-    return RelatedTrace(article, terms, picks, tuple(found[:misses]), skipped)
+    return tuple(found[:misses])
 
 
 def score_miss(

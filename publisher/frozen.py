@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -98,9 +98,11 @@ def parse_registry(data: Mapping[str, Any]) -> tuple[dict[str, PublishedEntry], 
 
 
 def frozen_problems(
-    issues: Iterable[Issue], registry: Mapping[str, PublishedEntry]
+    issues: Iterable[Issue], registry: Mapping[str, PublishedEntry],
+    hash_of: Callable[[Issue], str] = issue_hash,
 ) -> Iterator[Problem]:
-    """Errors for published issues that changed, went back to draft or were deleted."""
+    """Errors for published issues that changed, went back to draft or were deleted.
+    `hash_of` is issue_hash, or a workspace's (the load cache keeps each record's)."""
     by_id = {issue.id: issue for issue in issues}
     for issue_id, entry in sorted(registry.items()):
         issue = by_id.get(issue_id)
@@ -108,11 +110,11 @@ def frozen_problems(
             yield _gone(issue_id, entry)
         elif not issue.is_published:
             yield _unpublished(issue, entry)
-        elif issue_hash(issue) != entry.content_hash:
+        elif hash_of(issue) != entry.content_hash:
             yield _changed(issue, entry.content_hash)
     for issue in by_id.values():
         if issue.is_published and issue.id not in registry:
-            yield from _unregistered(issue)
+            yield from _unregistered(issue, hash_of)
 
 
 def _file(issue_id: str) -> str:
@@ -156,9 +158,9 @@ def _changed(issue: Issue, recorded: str) -> Problem:
     )
 
 
-def _unregistered(issue: Issue) -> Iterator[Problem]:
+def _unregistered(issue: Issue, hash_of: Callable[[Issue], str] = issue_hash) -> Iterator[Problem]:
     """A published issue the registry does not know: from before it existed, or by hand."""
-    if issue.content_hash == issue_hash(issue):
+    if issue.content_hash == hash_of(issue):
         return  # published before the registry, unchanged since: publish --amend records it
     if issue.content_hash and issue.content_hash == articles_hash(issue.articles):
         yield Problem(

@@ -67,6 +67,43 @@ def matching_rule(article: Article, section: Section) -> int | None:
     return next((n for n, m in enumerate(section.matches, 1) if matches(article, m)), None)
 
 
+class Matcher:
+    """matches() for a whole archive: each distinct tag and category is tried against each
+    pattern once, then an article is a few set lookups (100,000 articles, a few thousand tags)."""
+
+    def __init__(self, match: Match, tags: set[str], categories: set[str]) -> None:
+        def hits(patterns: Iterable[str]) -> list[frozenset[str]]:
+            return [frozenset(t for t in tags if fnmatchcase(t, p)) for p in patterns]
+
+        self.any = frozenset().union(*hits(match.any)) if match.any else None
+        self.all = hits(match.all)
+        self.none = frozenset().union(*hits(match.none))
+        wanted = [c.lower() for c in match.categories]
+        self.categories = (
+            frozenset(c for c in categories if any(fnmatchcase(c, p) for p in wanted))
+            if wanted
+            else None
+        )
+
+    def __call__(self, article: Article) -> bool:
+        tags = article.tags
+        return (
+            (self.any is None or not self.any.isdisjoint(tags))
+            and all(not found.isdisjoint(tags) for found in self.all)
+            and self.none.isdisjoint(tags)
+            and (self.categories is None or article.category.lower() in self.categories)
+        )
+
+
+def matched_positions(section: Section, articles: Sequence[Article]) -> list[int]:
+    """The positions of the articles that meet one of the section's matches: the same as
+    `[n for n, a in enumerate(articles) if matching_rule(a, section)]`, only faster."""
+    tags: set[str] = set().union(*(a.tags for a in articles))
+    categories = {a.category.lower() for a in articles}
+    rules = [Matcher(m, tags, categories) for m in section.matches]
+    return [n for n, a in enumerate(articles) if any(rule(a) for rule in rules)]
+
+
 def describe_match(match: Match) -> str:
     parts = [f"{key}={list(getattr(match, key))}" for key in ("any", "all", "none", "categories")]
     return ", ".join(p for p in parts if not p.endswith("=[]")) or "every article"
@@ -101,7 +138,7 @@ class SectionIndex:
         self.matched = {s.name: self._matched(s) for s in sections}
 
     def _matched(self, section: Section) -> Matched:
-        positions = [n for n, (_, a) in enumerate(self.entries) if matching_rule(a, section)]
+        positions = matched_positions(section, [a for _, a in self.entries])
         keys = {
             n: order_key(section, *self.entries[n], self.rank[self.entries[n][0].id])
             for n in positions
