@@ -10,7 +10,6 @@ from typing import Any
 
 from lxml import etree, html
 from markupsafe import Markup
-from premailer import Premailer
 
 # cssutils logs every property it does not know (color-scheme, mso-*) at WARNING, on stderr.
 logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
@@ -77,17 +76,26 @@ PREMAILER_OPTIONS: dict[str, Any] = {
 }
 
 
-class _Inliner(Premailer):  # type: ignore[misc]
-    """premailer parsing each stylesheet once per process rather than once per email."""
+@lru_cache(maxsize=1)
+def _inliner() -> Any:
+    """premailer, subclassed to parse each stylesheet once per process rather than once per
+    email. Imported on first use: premailer brings requests and cssutils (a third of a
+    second), which a build that inlines no email (only feeds changed) never needs."""
+    from premailer import Premailer
 
-    def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
-        rules, leftover = _style_rules(css_body, ruleset_index)
-        return list(rules), list(leftover)
+    class Inliner(Premailer):  # type: ignore[misc]
+        def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
+            rules, leftover = _style_rules(css_body, ruleset_index)
+            return list(rules), list(leftover)
+
+    return Inliner
 
 
 @lru_cache(maxsize=32)
 def _style_rules(css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
     # Pure data for a given stylesheet and options; re-serialising it was half of inlining.
+    from premailer import Premailer
+
     parsed: tuple[list[Any], list[Any]] = Premailer._parse_style_rules(
         Premailer(**PREMAILER_OPTIONS), css_body, ruleset_index
     )
@@ -97,7 +105,7 @@ def _style_rules(css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any
 def inline_css(document: str, base_url: str) -> str:
     """Move the plain rules into style attributes; <style data-premailer="ignore"> stays as is."""
     tree = html.document_fromstring(document)
-    _Inliner(base_url=base_url, **PREMAILER_OPTIONS).transform(tree)
+    _inliner()(base_url=base_url, **PREMAILER_OPTIONS).transform(tree)
     _drop_invalid_attributes(tree)
     _tighten_styles(tree)
     return _serialise(tree, document)
