@@ -39,13 +39,13 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 SAFE_SCHEMES = {"http", "https", "mailto"}
 # What nh3 removes silently; we name it in a warning so the editor knows.
+_SCHEMES = r"(java|vb)script\s*:|\bdata\s*:[^,\s]*[;,]"
 UNSAFE_RE = re.compile(
     r"<\s*(script|style|iframe|frame|object|embed|applet|form|input|button|select|textarea"
-    r"|link|meta|base|svg|math)\b|\son[a-z]+\s*=|(java|vb)script\s*:|\bdata\s*:[^,\s]*[;,]"
-    r"|\sstyle\s*=",
+    r"|link|meta|base|svg|math)\b|\son[a-z]+\s*=|" + _SCHEMES + r"|\sstyle\s*=",
     re.IGNORECASE,
 )
-SCHEME_RE = re.compile(r"(java|vb)script\s*:|\bdata\s*:[^,\s]*[;,]", re.IGNORECASE)  # UNSAFE_RE's ':' part
+SCHEME_RE = re.compile(_SCHEMES, re.IGNORECASE)  # UNSAFE_RE's ':' part
 
 
 def unsafe_markup(text: str) -> str | None:

@@ -46,6 +46,14 @@ class Same:
 
 
 Output = bytes | Same
+
+
+def read_output(data: Output) -> bytes:
+    """An output's bytes: in memory, or in the file a `Same` names."""
+    if isinstance(data, bytes):
+        return data
+    assert data.source is not None
+    return data.source.read_bytes()
 SPILL_PREFIX = "spill-"  # + the pid of the build whose outputs it holds
 
 
@@ -167,13 +175,11 @@ def carry(folder: Path, previous: Path, paths: Iterable[str]) -> list[str]:
 
 
 def _same(path: Path, data: bytes, digest: str, known: tuple[list[int], str] | None) -> bool:
+    if known is not None and _still(path, known[0]):
+        return known[1] == digest  # as the last build left it: its recorded hash decides
     try:
         info = path.lstat()
-        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
-            return False
-        if known is not None and known[0] == [info.st_size, info.st_mtime_ns]:
-            return known[1] == digest  # as the last build left it: its recorded hash decides
-        return path.read_bytes() == data
+        return stat.S_ISREG(info.st_mode) and info.st_size == len(data) and path.read_bytes() == data
     except OSError:
         return False
 

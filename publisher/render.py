@@ -18,7 +18,7 @@ from jinja2 import Environment, TemplateError
 from publisher.cache import IssueCache, Memo, fingerprint, theme_salt
 from publisher.email import build_eml, render_email_html, render_email_text
 from publisher.errors import Problem, PublisherError
-from publisher.output import Output, Spill
+from publisher.output import Output, Spill, read_output
 from publisher.reuse import Earlier
 from publisher.selection import IssueView
 from publisher.site import render_issue_page
@@ -59,7 +59,7 @@ class Rendered:
         `hashes`: the SHA-256 the build recorded of each output (not computed twice)."""
         hashes = hashes or {}
         for issue_id, key in self.fresh.items():
-            files = {n: _bytes(d) for n, d in self.files[issue_id].items()}
+            files = {n: read_output(d) for n, d in self.files[issue_id].items()}
             known = {n: hashes[rel] for n in files if (rel := f"issues/{issue_id}/{n}") in hashes}
             cache.put(issue_id, key, files, known)
 
@@ -67,18 +67,10 @@ class Rendered:
         """The issue's feed content: rendered by this build, else from the cache."""
         data = self.files.get(issue_id, {}).get(FEED_ENTRY)
         if data is not None and (isinstance(data, bytes) or data.fresh):
-            return _bytes(data).decode()
+            return read_output(data).decode()
         if (key := self.keys.get(issue_id)) and (files := cache.get(issue_id, key, ISSUE_FILES)):
             return files[FEED_ENTRY].decode()
         return None
-
-
-def _bytes(data: Output) -> bytes:
-    """A fresh output's bytes, from memory or from where it was set aside (Spill)."""
-    if isinstance(data, bytes):
-        return data
-    assert data.source is not None
-    return data.source.read_bytes()
 
 
 def render_issue(env: Environment, view: IssueView) -> dict[str, bytes]:

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from publisher.cache import Memo, digest_of
 from publisher.outdir import Previous
-from publisher.output import Output, Same, Spill
-
-Memo = dict[int, tuple[BaseModel, str]]
+from publisher.output import Output, Same, Spill, read_output
 
 
 def key_of(*parts: str) -> str:
@@ -52,10 +51,6 @@ class Earlier:
             return None  # changed by hand since: made again
         return Same(digest, info.st_size, previous.folder / rel)
 
-    def read(self, rel: str) -> bytes:
-        assert self.previous is not None and self.previous.folder is not None
-        return (self.previous.folder / rel).read_bytes()
-
 
 @dataclass
 class Outputs:
@@ -72,16 +67,20 @@ class Outputs:
         self.keys[rel] = key
         self.put(rel, self.earlier.same(rel, key) or render())
 
+    def make_all(self, paths: list[str], key: str, render: Callable[[], dict[str, bytes]]) -> None:
+        """make() for files made together (a tag's pages): all reused, or all made again."""
+        reused = [found for path in paths if (found := self.earlier.same(path, key))]
+        made: dict[str, Output] = dict(zip(paths, reused, strict=True)) if len(reused) == len(paths) else {**render()}
+        for path, data in made.items():
+            self.put(path, data, key)
+
     def put(self, rel: str, data: Output, key: str | None = None) -> None:
         self.files[rel] = self.spill.keep(rel, data) if self.spill and isinstance(data, bytes) else data
         if key is not None:
             self.keys[rel] = key
 
     def bytes_of(self, rel: str) -> bytes:
-        data = self.files[rel]
-        if isinstance(data, bytes):
-            return data
-        return data.source.read_bytes() if data.source else self.earlier.read(rel)
+        return read_output(self.files[rel])
 
     def size_of(self, rel: str) -> int:
         data = self.files.get(rel, b"")
@@ -89,6 +88,4 @@ class Outputs:
 
     def text(self, record: BaseModel) -> str:
         """The digest of a record's canonical JSON (as the render cache keys on it)."""
-        from publisher.cache import digest_of
-
         return digest_of(record, self.memo)

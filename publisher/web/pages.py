@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 
 from jinja2 import Environment
 from markupsafe import Markup
@@ -53,15 +54,8 @@ def render_web(
     if config.site.tag_pages:
         lines: dict[str, str] = {}  # article lines, made for the tags made again only
         for tag in tags:
-            key = key_of(salt, tag_page_inputs(tag, out))
-            paths = tag_page_paths(tag, config.site.tag_page_size)
-            reused = [found for path in paths if (found := out.earlier.same(path, key))]
-            if len(reused) == len(paths):  # every page as the last build made it
-                for path, found in zip(paths, reused, strict=True):
-                    out.put(path, found, key)
-                continue
-            for path, data in render_tag(env, config, tag, article_lines(env, [tag], lines)).items():
-                out.put(path, data, key)
+            out.make_all(tag_page_paths(tag, config.site.tag_page_size), key_of(salt, tag_page_inputs(tag, out)),
+                         partial(_render_tag, env, config, tag, lines))
         out.put("tags/index.html", render_tags_index(env, config, tags))
     if config.site.search:
         key = key_of(salt, *(search_inputs(v, out) for v in published))
@@ -132,6 +126,11 @@ def render_tag(
         f"{part.folder}index.html": render_listing(env, config, part, feeds, lines)
         for part in paginate(tag, config.site.tag_page_size)
     }
+
+
+def _render_tag(env: Environment, config: Config, tag: TagPage, lines: dict[str, str]) -> dict[str, bytes]:
+    """One tag's pages, its article lines added to `lines` (shared by the tags made again)."""
+    return render_tag(env, config, tag, article_lines(env, [tag], lines))
 
 
 def render_tags_index(env: Environment, config: Config, tags: Sequence[TagPage]) -> bytes:
