@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The CLI runs the tests start (`python -m publisher`) import the code under test, as the tests
+# themselves do, whether or not the package is installed (`python3 -m pytest` in a bare clone).
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
 # Hermetic: publish and check --links fetch no real site (the example's links are made up);
 # tests/test_links.py turns fetching on against its own server on 127.0.0.1.
 os.environ.setdefault("PUBLISHER_CHECK__FETCH", "false")
