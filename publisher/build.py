@@ -29,7 +29,7 @@ from publisher.render import (
     template_problem,
 )
 from publisher.reuse import Earlier, Outputs
-from publisher.selectcache import SelectionCache, views_for
+from publisher.selectcache import SelectionCache, prime, views_for
 from publisher.selection import IssueView
 from publisher.site import render_index
 from publisher.stamp import BuildStamp
@@ -160,11 +160,13 @@ def build(
     cache = IssueCache(target.path)
     spill = Spill(site.layout.home, SPILL_BUDGET)
     made = Outputs(Earlier(previous), spill=spill)
+    prime(made.memo, workspace, picks.sealed)
     try:
         # Issues the previous build made from the same inputs are reused; the rest render on
         # every core, while this process makes the site-wide pages.
         rendered = render_issues(theme, todo, cache, progress, parallel, made.earlier,
-                                 lambda: render_pages(env, workspace.config, views, made, salt), made.memo, spill)
+                                 lambda: render_pages(env, workspace.config, views, made, salt), made.memo, spill,
+                                 picks.picked(v.issue.id for v in todo))
         if rendered.problems:
             raise BuildError(rendered.problems)
         add_issue_files(made, todo, rendered)

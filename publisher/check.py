@@ -44,7 +44,8 @@ def check_templates(workspace: Workspace) -> Iterable[Problem]:
     from publisher.theme import make_environment
     from publisher.theme_check import template_problems
 
-    yield from template_problems(make_environment(workspace.root / workspace.config.build.templates))
+    yield from template_problems(make_environment(workspace.root / workspace.config.build.templates),
+                                 selection_cache(workspace))
 
 
 CHECKS: list[Check] = [check_records, check_rules, check_templates]
@@ -173,10 +174,10 @@ def check_subject(workspace: Workspace) -> Iterable[Problem]:
 
 def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     """Each email within [email] max_bytes. Renders every issue: the build's cache makes it quick."""
-    from publisher.cache import IssueCache
+    from publisher.cache import IssueCache, Memo
     from publisher.email import budget_problems
     from publisher.render import Theme, render_issues
-    from publisher.selectcache import views_for
+    from publisher.selectcache import prime, views_for
 
     if any(check_subject(workspace)) or any(check_templates(workspace)):
         return  # no email can be built; check_subject or check_templates says why
@@ -185,7 +186,9 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     theme = Theme(workspace.root / config.build.templates, dict(config.email.utm),
                   selection_cache(workspace) / "templates")
     cache = IssueCache(workspace.output)
-    rendered = render_issues(theme, views, cache)
+    memo: Memo = {}
+    prime(memo, workspace, picks.sealed)
+    rendered = render_issues(theme, views, cache, memo=memo)
     # Left warm for the next build: entries are content-addressed and written whole or not at
     # all, so one made here is exactly what the build would render (and a full disk costs nothing).
     rendered.keep(cache)

@@ -178,10 +178,11 @@ def explain_os_error(exc: OSError, layout: Layout, stage: str) -> tuple[str, str
 
 def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:
     """Generations other than `keep`, a killed build's half-written one, its temporary link."""
+    for trash in layout.home.glob(f"{TRASH_PREFIX}*"):
+        shutil.rmtree(trash, ignore_errors=True)  # a deleter that died (or has not finished)
     for number in layout.numbers():
         if number not in keep:
-            shutil.rmtree(layout.folder(number))
-            layout.manifest(number).unlink(missing_ok=True)
+            discard(layout, number)
     link = layout.home / NEXT_LINK
     if link.is_symlink() or link.is_file():
         link.unlink()
@@ -190,6 +191,40 @@ def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:
     clear_spills(layout.home)
     for stale in [*layout.home.glob(".*.tmp"), *layout.cache.glob("issues/*/.*.tmp")]:
         stale.unlink()  # only builds write here, under the lock: these are a killed one's
+
+
+TRASH_PREFIX = "trash-"  # + a discarded generation's number: no generation any more
+
+
+def discard(layout: Layout, number: int) -> None:
+    """A generation out of the way at once (one rename: it is no generation any more), its
+    files deleted by a background process: unlinking thousands of files was a tenth of a
+    one-edit rebuild, and nothing waits for it."""
+    trash = layout.home / f"{TRASH_PREFIX}{number}"
+    shutil.rmtree(trash, ignore_errors=True)
+    os.rename(layout.folder(number), trash)
+    layout.manifest(number).unlink(missing_ok=True)
+    delete_later(trash)
+
+
+def delete_later(folder: Path) -> None:
+    """rmtree in a detached grandchild (nothing to reap, no lock held: it keeps no file
+    open); here, where forking is not safe (threads) or possible."""
+    from publisher.loadcache import can_fork
+
+    if not can_fork():
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked processes
+        try:
+            os.closerange(0, 65536)  # the build lock above all: never held by the deleter
+            if os.fork() == 0:
+                os.nice(10)
+                shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
 
 
 def swap(layout: Layout, number: int, previous: Previous) -> None:

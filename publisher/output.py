@@ -105,17 +105,19 @@ def write_generation(
     written, and every file's SHA-256. `known` holds the previous files' recorded [size,
     mtime] and hash: a file still as recorded is compared by hash, without reading it back.
     A `Same` file is linked (copied where links are not possible) from `previous`."""
-    written, copied, hashes, made = [], [], {}, set()
+    written, copied, hashes, made = [], [], {}, {str(folder)}
+    home, known = str(folder), known or {}
     for rel, data in sorted(files.items()):
-        target = folder / rel
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
+        target = f"{home}/{rel}"  # strings: a Path per file was a third of linking 2,000 files
+        parent = target.rpartition("/")[0]
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         if isinstance(data, Same):
-            source = data.source or (previous / rel if previous else target)
+            source = data.source or (previous / rel if previous else Path(target))
             hashes[rel] = data.digest
             if data.fresh:  # this build's bytes, set aside: changed unless the previous has them
-                recorded = (known or {}).get(rel)
+                recorded = known.get(rel)
                 unchanged = previous is not None and recorded is not None and recorded[1] == data.digest \
                     and _still(previous / rel, recorded[0])
                 source = previous / rel if unchanged and previous is not None else source
@@ -126,7 +128,7 @@ def write_generation(
                 copied.append(rel)
             continue
         hashes[rel] = "sha256:" + hashlib.sha256(data).hexdigest()
-        if previous is not None and _same(previous / rel, data, hashes[rel], (known or {}).get(rel)) \
+        if previous is not None and _same(previous / rel, data, hashes[rel], known.get(rel)) \
                 and _link(previous / rel, target):
             continue
         _write_new(target, data)
@@ -193,7 +195,7 @@ def _still(path: Path, recorded: list[int]) -> bool:
     return stat.S_ISREG(info.st_mode) and [info.st_size, info.st_mtime_ns] == recorded
 
 
-def _link(source: Path, target: Path) -> bool:
+def _link(source: Path | str, target: Path | str) -> bool:
     """A hard link; False where the filesystem has none (the caller copies instead)."""
     try:
         os.link(source, target, follow_symlinks=False)
@@ -204,7 +206,7 @@ def _link(source: Path, target: Path) -> bool:
     return True
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def _write_new(path: Path | str, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as handle:
         os.fchmod(handle.fileno(), 0o644)  # whatever the umask: a web server must read it

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, TemplateError
 
@@ -124,10 +125,12 @@ def render_issues(
     meanwhile: Callable[[], None] | None = None,
     memo: Memo | None = None,
     spill: Spill | None = None,
+    picked: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Rendered:
     """Every issue's files: the previous build's where their key is unchanged, else cached
     ones read back, the others rendered, in parallel if many. `meanwhile` runs in this
-    process while the workers render (the site-wide pages, which need no issue's files)."""
+    process while the workers render (the site-wide pages, which need no issue's files).
+    picked: each view's entry in the selection cache, which makes its key cheap."""
     result = Rendered()
     if not views:
         if meanwhile is not None:
@@ -136,7 +139,8 @@ def render_issues(
     env = theme.environment()
     salt = theme_salt(env, views[0].config)
     memo = memo if memo is not None else {}
-    keys = result.keys = {v.issue.id: fingerprint(v, salt, memo) for v in views}
+    picked = picked or {}
+    keys = result.keys = {v.issue.id: fingerprint(v, salt, memo, picked.get(v.issue.id)) for v in views}
     earlier = earlier or Earlier()
     misses = [
         v for v in views

@@ -24,14 +24,17 @@ import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from publisher.cache import Memo, record_digest
 from publisher.digest.groups import Group, Item
 from publisher.errors import Problem
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick
 from publisher.rules import SectionIndex, SectionPicks
+from publisher.sealed import Entry, Sealed, sha
 from publisher.selection import IssueView, issue_number
 from publisher.workspace import Workspace
 
@@ -60,21 +63,38 @@ def own_fields(issue: Issue) -> str:
     return issue.model_dump_json() + issue_fields(issue)
 
 
-def selection_keys(workspace: Workspace, code: str) -> dict[str, str]:
+def selection_keys(workspace: Workspace, code: str, sealed: Sealed | None = None) -> dict[str, str]:
     """Every issue's key: rules, own fields, and the running signature of the published
-    issues strictly before it (the only ones either index lets it see)."""
+    issues strictly before it (the only ones either index lets it see). `sealed` keeps the
+    digests of unchanged issue files' fields between builds."""
     config = workspace.config
     layout = getattr(config, "layout", None)  # the digest's [layout], if this build has it
     rules = hashlib.sha256((VERSION + code + config.related.model_dump_json() + json.dumps(
         [s.model_dump(mode="json") for s in config.sections], sort_keys=True)
         + config.email.model_dump_json() + (layout.model_dump_json() if layout else "")).encode())
     running = hashlib.sha256(rules.digest())
+    sealed = sealed or Sealed(None, code, {})
     keys: dict[str, str] = {}
     for issue in sorted(workspace.issues, key=lambda i: i.sort_key):
-        keys[issue.id] = hashlib.sha256(running.digest() + own_fields(issue).encode()).hexdigest()
+        _, own, fields, _, _ = sealed.entry(issue, sealed_entry)
+        keys[issue.id] = hashlib.sha256(running.digest() + own.encode()).hexdigest()
         if issue.is_published:
-            running.update(issue_fields(issue).encode())
+            running.update(fields.encode())
     return keys
+
+
+def sealed_entry(issue: Issue) -> Entry:
+    """What Sealed keeps of an issue: its selection fields' digests and its records'."""
+    return ("", sha(own_fields(issue)), sha(issue_fields(issue)), record_digest(issue),
+            tuple(record_digest(a) for a in issue.articles))
+
+
+def prime(memo: Memo, workspace: Workspace, sealed: Sealed) -> None:
+    """The records' digests, into a render-key memo (digest_of then computes none)."""
+    for issue in workspace.issues:
+        _, _, _, head, articles = sealed.entry(issue, sealed_entry)
+        memo[id(issue)] = (issue, head)
+        memo.update((id(a), (a, d)) for a, d in zip(issue.articles, articles, strict=True))
 
 
 def _pick_data(pick: RelatedPick) -> list[Any]:
@@ -94,8 +114,9 @@ def _view_data(view: IssueView) -> dict[str, Any]:
 class SelectionCache:
     """The picks of every issue at its key, in one file of the build's cache area."""
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, digests: dict[str, str] | None = None) -> None:
         self.path = folder / FILE if folder else None
+        self.sealed = Sealed(folder, _code_digest(), digests or {})  # digests: Workspace.digests
         self.entries: dict[str, dict[str, Any]] = {}
         self.changed = False
         self.selected: list[str] = []  # issues selected afresh by this build
@@ -111,6 +132,10 @@ class SelectionCache:
         entry = self.entries.get(issue_id)
         return entry if isinstance(entry, dict) and entry.get("key") == key else None
 
+    def picked(self, issue_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored picks of these issues (each, once views_for has run, at its key)."""
+        return {i: self.entries[i] for i in issue_ids if i in self.entries}
+
     def put(self, issue_id: str, key: str, view: IssueView) -> None:
         self.entries[issue_id] = {"key": key, **_view_data(view)}
         self.selected.append(issue_id)
@@ -120,6 +145,7 @@ class SelectionCache:
         """Write the entries of the issues that still exist (no fsync: a lost cache costs a
         selection, never a wrong one, since every entry carries its key)."""
         wanted = set(known)
+        self.sealed.save(wanted)
         if self.path is None or not (self.changed or set(self.entries) - wanted):
             return
         data = {k: v for k, v in self.entries.items() if k in wanted}
@@ -150,10 +176,12 @@ _code: str | None = None
 
 
 def select_cached(
-    workspace: Workspace, issues: Sequence[Issue], cache: SelectionCache, parallel: bool = False
+    workspace: Workspace, issues: Sequence[Issue], cache: SelectionCache, parallel: bool = False,
+    keys: dict[str, str] | None = None,
 ) -> list[IssueView]:
-    """The issues' views, as select_all would make them, re-selecting only changed issues."""
-    keys = selection_keys(workspace, _code_digest())
+    """The issues' views, as select_all would make them, re-selecting only changed issues.
+    keys: selection_keys() of the workspace, if known."""
+    keys = keys or selection_keys(workspace, _code_digest(), cache.sealed)
     by_id = {a.id: a for _, a in workspace.articles}
     views: list[IssueView | None] = []
     for issue in issues:
@@ -254,7 +282,17 @@ def _known_shapes() -> bool:
         [f.name for f in dataclasses.fields(t)] for t in (Group, Item)] == GROUP_FIELDS
 
 
-_memo: list[tuple[Workspace, dict[str, IssueView], dict[Path | None, SelectionCache]]] = []  # the last workspace's views: check, then build
+@dataclass
+class _Loaded:
+    """What one loaded workspace has selected so far: check, then build, share it."""
+
+    workspace: Workspace
+    views: dict[str, IssueView] = field(default_factory=dict)
+    caches: dict[Path | None, SelectionCache] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+_memo: list[_Loaded] = []  # the last workspace's
 
 
 def views_for(
@@ -264,18 +302,20 @@ def views_for(
     build (one section pass, not two); and the cache of `folder`, brought up to date in
     memory: only a build saves it, once its generation is public (a refused build or a
     `check` leaves every file as it was)."""
-    same = bool(_memo) and _memo[0][0] is workspace
-    known = _memo[0][1] if same else {}
-    caches = _memo[0][2] if same else {}
-    cache = caches.get(folder) or SelectionCache(folder)  # read once, not by check and build
-    keys = selection_keys(workspace, _code_digest()) if known else {}
+    if not _memo or _memo[0].workspace is not workspace:
+        _memo[:] = [_Loaded(workspace)]
+    loaded = _memo[0]
+    cache = loaded.caches.get(folder) or SelectionCache(folder, dict(workspace.digests))  # read once
+    loaded.caches[folder] = cache
+    keys = loaded.keys = loaded.keys or selection_keys(workspace, _code_digest(), cache.sealed)
+    known = loaded.views
     todo = [i for i in issues if i.id not in known]
-    fresh = {v.issue.id: v for v in select_cached(workspace, todo, cache, parallel)} if todo else {}
+    fresh = {v.issue.id: v for v in select_cached(workspace, todo, cache, parallel, keys)} if todo else {}
     for issue in issues:
         if issue.id in known and cache.get(issue.id, keys[issue.id]) is None:
             cache.put(issue.id, keys[issue.id], known[issue.id])
-    _memo[:] = [(workspace, {**known, **fresh}, {**caches, folder: cache})]
-    return [known.get(i.id) or fresh[i.id] for i in issues], cache
+    known.update(fresh)
+    return [known[i.id] for i in issues], cache
 
 
 def empty_section_warnings(workspace: Workspace, views: Sequence[IssueView]) -> Iterator[Problem]:

@@ -51,14 +51,15 @@ def render_web(
     salt = key_of(salt, web_config(config))
     published = [v for v in views if v.issue.is_published]
     tags = tag_pages(config, published) if config.site.tag_pages else []
+    heads = {id(v): search_inputs(v, out) + "|" for v in published}  # each issue's part of a key
     if config.site.tag_pages:
         lines: dict[str, str] = {}  # article lines, made for the tags made again only
         for tag in tags:
-            out.make_all(tag_page_paths(tag, config.site.tag_page_size), key_of(salt, tag_page_inputs(tag, out)),
+            out.make_all(tag_page_paths(tag, config.site.tag_page_size), key_of(salt, tag_page_inputs(tag, out, heads)),
                          partial(_render_tag, env, config, tag, lines))
         out.put("tags/index.html", render_tags_index(env, config, tags))
     if config.site.search:
-        key = key_of(salt, *(search_inputs(v, out) for v in published))
+        key = key_of(salt, *(heads[id(v)] for v in published))
         out.make(INDEX_FILE, key, lambda: search_index(config, published)[0])
         for rel, data in render_search_page(env, config, published).items():
             out.put(rel, data)
@@ -79,13 +80,14 @@ def web_config(config: Config) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def tag_page_inputs(tag: TagPage, out: Outputs) -> str:
+def tag_page_inputs(tag: TagPage, out: Outputs, heads: dict[int, str] | None = None) -> str:
     """What a tag's pages show: the tag, and each article by its id with the issue that carried
-    it, that issue named by its record's digest (which covers its articles)."""
-    heads: dict[int, str] = {}  # an issue's part, once per tag however many articles it has
+    it, that issue named by its record's digest (which covers its articles). heads: each
+    issue's part (search_inputs), by id() of its view, if made already."""
+    heads = {} if heads is None else heads
     for view, _ in tag.items:
         if id(view) not in heads:
-            heads[id(view)] = f"{view.issue.id}|{view.number}|{view.web_url}|{out.text(view.issue)}|"
+            heads[id(view)] = search_inputs(view, out) + "|"
     items = "\n".join(heads[id(view)] + article.id for view, article in tag.items)
     return f"{tag.tag}|{tag.slug}|{tag.label}|{tag.has_feed}\n{items}"
 

@@ -1,0 +1,75 @@
+"""What an unchanged issue file always gives, kept by the file's digest.
+
+An issue's record is a pure function of its file's bytes and the loading code, which
+Workspace.digests names together. So whatever is computed from the record alone is computed
+once per edit of the file, not once per build:
+
+- the record digests that render keys and page keys name records by (cache.record_digest),
+  of the issue and of each of its articles;
+- the digests of what selection reads of it (selectcache.own_fields and issue_fields).
+
+They are kept in the build's cache area with marshal. Every entry carries the file digest
+it was made from, and the whole file carries a digest of our code, so a stale entry is never
+used; a lost or torn file costs one recomputation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from pathlib import Path
+
+from publisher.records import Issue
+
+FILE = "sealed.marshal"
+Entry = tuple[str, str, str, str, tuple[str, ...]]  # file digest, own, fields, issue, articles
+
+
+class Sealed:
+    """Per-issue digests, valid while the issue's file digest is the one they were made from."""
+
+    def __init__(self, folder: Path | None, code: str, digests: dict[str, str]) -> None:
+        self.path = folder / FILE if folder else None
+        self.code, self.digests = code, digests
+        self.entries: dict[str, Entry] = {}
+        self.changed = False
+        if self.path is not None:
+            with suppress(OSError, ValueError, EOFError, TypeError, KeyError):
+                data = marshal.loads(self.path.read_bytes())
+                if isinstance(data, dict) and data.get("code") == code:
+                    self.entries = data["entries"]
+
+    def entry(self, issue: Issue, make: Callable[[Issue], Entry]) -> Entry:
+        """The issue's entry: kept if its file is unchanged (a record with no file digest, as
+        made in memory by a test, is computed every time)."""
+        file = self.digests.get(issue.id, "")
+        found = self.entries.get(issue.id)
+        if file and found is not None and found[0] == file:
+            return found
+        made = make(issue)
+        if file:
+            self.entries[issue.id] = (file, *made[1:])
+            self.changed = True
+        return made
+
+    def save(self, known: Iterable[str]) -> None:
+        """Write the entries of the issues that still exist (no fsync: see FILE's docstring)."""
+        wanted = set(known)
+        if self.path is None or not (self.changed or set(self.entries) - wanted):
+            return
+        data = {k: v for k, v in self.entries.items() if k in wanted}
+        tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
+        with suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(marshal.dumps({"code": self.code, "entries": data}))
+            os.replace(tmp, self.path)
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        self.changed = False
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
