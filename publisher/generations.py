@@ -33,7 +33,7 @@ from publisher.outdir import (
     others_files,
     refuse_conflicts,
 )
-from publisher.output import Output, carry, clear_spills, write_generation
+from publisher.output import Output, Same, carry, clear_spills, recycle, scan, write_generation
 
 NEXT_LINK = "next.link"  # the new symlink, before it is renamed over the output
 
@@ -118,20 +118,54 @@ class Site:
         partial: bool, record: Manifest,
     ) -> list[str]:
         folder = self.layout.folder(number)
-        folder.mkdir()
-        known = {rel: (previous.files[rel], h) for rel, h in previous.hashes.items() if rel in previous.files}
-        written, hashes = write_generation(folder, files, previous.folder, known)
         ours = [rel for rel in previous.files if rel not in files] if partial else []
+        theirs = [rel for rel in others if rel not in files]
+        kept, folders = self.recycled(folder, previous, files, [*ours, *theirs])
+        known = {rel: (previous.files[rel], h) for rel, h in previous.hashes.items() if rel in previous.files}
+        written, hashes = write_generation(folder, files, previous.folder, known, kept, folders)
         if previous.folder is not None:
-            ours = carry(folder, previous.folder, ours)
-            carry(folder, previous.folder, [rel for rel in others if rel not in files])
-        record.files = {rel: stat_of(folder / rel) for rel in sorted([*files, *ours])}
+            ours = carry(folder, previous.folder, ours, kept)
+            carry(folder, previous.folder, theirs, kept)
+        # A kept file is the previous generation's (one inode): its recorded stat is its stat.
+        record.files = {rel: previous.files[rel] if rel in kept and rel in previous.files else stat_of(folder / rel)
+                        for rel in sorted([*files, *ours])}
         hashes.update({rel: previous.hashes[rel] for rel in ours if rel in previous.hashes})
         record.hashes = dict(sorted(hashes.items()))
         carried = {rel: previous.keys[rel] for rel in ours if rel in previous.keys}
         record.keys = dict(sorted({**carried, **record.keys}.items()))
         record.write(self.layout.manifest(number))
         return written
+
+    def recycled(
+        self, folder: Path, previous: Previous, files: dict[str, Output], carried: list[str]
+    ) -> tuple[set[str], set[str]]:
+        """The new generation's folder: the generation before the previous one (it would be
+        deleted now anyway), emptied of all it does not share with the previous one, then
+        renamed; else a new folder. Files it shares (hard links: one inode) stay, which spares
+        linking every file and making every folder again. Returns the files kept, and the
+        folders there. Its manifest goes first: killed meanwhile, it is no generation."""
+        spare = self.below(previous.number)
+        if previous.folder is not None and spare:
+            old = self.layout.folder(spare[0])
+            try:  # emptied where it is, then renamed: any failure leaves it to be removed later
+                self.layout.manifest(spare[0]).unlink(missing_ok=True)  # no rollback to it now
+                present, folders = scan(old)
+                kept = {rel for rel, data in files.items() if isinstance(data, Same) and not data.fresh
+                        and data.inode and present.get(rel) == data.inode}
+                for rel in carried:
+                    with suppress(OSError):
+                        if rel in present and os.lstat(previous.folder / rel).st_ino == present[rel]:
+                            kept.add(rel)
+                folders = recycle(old, present, folders, kept)
+                for rel in sorted(folders & files.keys()):  # a folder where a file goes now
+                    shutil.rmtree(old / rel)
+                    folders -= {f for f in folders if f == rel or f.startswith(rel + "/")}
+                os.rename(old, folder)
+                return kept, folders
+            except OSError:  # read-only (made so by hand): a new folder, as without a spare
+                pass
+        folder.mkdir()
+        return set(), set()
 
     def below(self, number: int | None) -> list[int]:
         """The generation before `number`: kept, so a rollback is one symlink away."""

@@ -187,12 +187,9 @@ def _kind(path: Path) -> str:
 
 def entries(folder: Path) -> list[str]:
     """Every file and symbolic link under folder, relative, without following links."""
-    found = []
-    for top, dirs, files in os.walk(folder):
-        base = Path(top).relative_to(folder)
-        links = [d for d in dirs if (Path(top) / d).is_symlink()]
-        found += [(base / name).as_posix() for name in [*files, *links]]
-    return sorted(found)
+    from publisher.output import scan
+
+    return sorted(scan(folder)[0])
 
 
 def others_files(previous: Previous) -> list[str]:

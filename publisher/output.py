@@ -10,7 +10,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,7 @@ class Same:
     size: int
     source: Path | None = None  # the previous generation's file (kept while this build writes)
     fresh: bool = False  # made by this build and set aside on disk (see Spill), not reused
+    inode: int = 0  # of `source` when it was found unchanged: a recycled folder's link to it is kept
 
 
 Output = bytes | Same
@@ -99,15 +100,24 @@ def _running(pid: int) -> bool:
 def write_generation(
     folder: Path, files: Mapping[str, Output], previous: Path | None,
     known: Mapping[str, tuple[list[int], str]] | None = None,
+    kept: Collection[str] = (), folders: Collection[str] = (),
 ) -> tuple[list[str], dict[str, str]]:
-    """Fill the new, empty folder with `files`: a file with the same bytes in `previous` is
+    """Fill the new folder with `files`: a file with the same bytes in `previous` is
     hard-linked (not rewritten), the others written, then synced to disk. Returns the paths
     written, and every file's SHA-256. `known` holds the previous files' recorded [size,
     mtime] and hash: a file still as recorded is compared by hash, without reading it back.
-    A `Same` file is linked (copied where links are not possible) from `previous`."""
-    written, copied, hashes, made = [], [], {}, {str(folder)}
+    A `Same` file is linked (copied where links are not possible) from `previous`.
+
+    A recycled folder (see `recycle`) already holds the `kept` files, and `folders` (paths
+    relative to it); nothing else of `files` is there."""
     home, known = str(folder), known or {}
+    written, copied, hashes = [], [], {}
+    made = {home, *(f"{home}/{d}" for d in folders)}
     for rel, data in sorted(files.items()):
+        if rel in kept:
+            assert isinstance(data, Same)
+            hashes[rel] = data.digest
+            continue
         target = f"{home}/{rel}"  # strings: a Path per file was a third of linking 2,000 files
         parent = target.rpartition("/")[0]
         if parent not in made:
@@ -137,6 +147,53 @@ def write_generation(
     return written, hashes
 
 
+def scan(folder: Path) -> tuple[dict[str, int], set[str]]:
+    """Every file and symbolic link under folder (relative path -> inode, from the directory
+    entries themselves: no stat per file), and every folder under it."""
+    files: dict[str, int] = {}
+    folders: set[str] = set()
+    todo = [("", str(folder))]
+    while todo:
+        rel, path = todo.pop()
+        with os.scandir(path) as found:
+            for entry in found:
+                name = f"{rel}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    folders.add(name)
+                    todo.append((name + "/", entry.path))
+                else:
+                    files[name] = entry.inode()
+    return files, folders
+
+
+def recycle(folder: Path, present: dict[str, int], folders: set[str], kept: Collection[str]) -> set[str]:
+    """Empty a recycled generation of everything but `kept` (files it shares, by inode, with
+    the previous one): each other file is unlinked, never written into, since its inode may be
+    shared with the public tree. Folders left empty go too. Returns the folders that remain."""
+    emptied: set[str] = set()
+    for rel in present:
+        if rel not in kept:
+            os.unlink(f"{folder}/{rel}")
+            emptied.add(rel.rpartition("/")[0])
+    for rel in sorted(_with_parents(emptied), key=lambda r: r.count("/"), reverse=True):
+        try:
+            os.rmdir(f"{folder}/{rel}")
+            folders.discard(rel)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    return folders
+
+
+def _with_parents(paths: Iterable[str]) -> set[str]:
+    found = set()
+    for rel in paths:
+        while rel and rel not in found:
+            found.add(rel)
+            rel = rel.rpartition("/")[0]
+    return found
+
+
 def make_durable(folder: Path, written: list[str]) -> None:
     """On disk before the generation goes public: one syncfs(2) for the whole filesystem,
     far quicker than an fsync per file (which is the fallback where there is no syncfs)."""
@@ -159,12 +216,15 @@ def make_durable(folder: Path, written: list[str]) -> None:
             os.close(fd)
 
 
-def carry(folder: Path, previous: Path, paths: Iterable[str]) -> list[str]:
+def carry(folder: Path, previous: Path, paths: Iterable[str], kept: Collection[str] = ()) -> list[str]:
     """Bring files of the previous generation into the new one, as they are; returns those
-    carried (one deleted by hand meanwhile is not)."""
+    carried (one deleted by hand meanwhile is not). `kept`: there already (recycled)."""
     carried = []
     for rel in paths:
         source, target = previous / rel, folder / rel
+        if rel in kept:
+            carried.append(rel)
+            continue
         if not os.path.lexists(source):
             continue
         carried.append(rel)

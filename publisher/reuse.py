@@ -49,7 +49,7 @@ class Earlier:
             return None
         if not stat.S_ISREG(info.st_mode) or [info.st_size, info.st_mtime_ns] != recorded:
             return None  # changed by hand since: made again
-        return Same(digest, info.st_size, previous.folder / rel)
+        return Same(digest, info.st_size, previous.folder / rel, inode=info.st_ino)
 
 
 @dataclass

@@ -49,6 +49,17 @@ def copy_example(dest: Path) -> Path:
 
 
 @pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    """A small generated archive (14 issues of 3 articles, published, never frozen), built."""
+    from publisher.build import build
+    from tests.archive import make_archive
+
+    ws = make_archive(tmp_path / "ws", 14, articles=3)
+    build(ws, parallel=False)
+    return ws
+
+
+@pytest.fixture
 def example(tmp_path: Path) -> Path:
     return copy_example(tmp_path / "ws")
 

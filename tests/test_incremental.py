@@ -88,15 +88,6 @@ def cold_tree(ws: Path, tmp: Path) -> dict[str, bytes]:
     return public_tree(out)
 
 
-@pytest.fixture
-def archive(tmp_path: Path) -> Path:
-    from tests.archive import make_archive
-
-    ws = make_archive(tmp_path / "ws", 14, articles=3)
-    build_in(ws)
-    return ws
-
-
 def build_in(ws: Path) -> BuildResult:
     from publisher.build import build
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from publisher.config import Config
-from publisher.labels import feed_tag_slugs, tag_label, visible_tags
+from publisher.labels import feed_tag_slugs, internal_patterns, tag_label, visible, visible_tags
 from publisher.markup import markdown_html, markdown_text
 from publisher.records import CONTROL_CHARS_RE, Article
 from publisher.selection import IssueView
@@ -40,10 +40,15 @@ def xml_text(value: str) -> str:
     return CONTROL_CHARS_RE.sub("", value)
 
 
-@lru_cache(maxsize=4096)
 def clean_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
     """Tags as category terms: XML-safe (tags keep what loading does not strip)."""
-    return tuple(t for t in (xml_text(term) for term in terms) if t)
+    return tuple(t for t in map(_clean_term, terms) if t)
+
+
+@lru_cache(maxsize=65536)
+def _clean_term(term: str) -> str:
+    # Per tag, not per tuple of tags: each issue's union of tags is a tuple of its own.
+    return xml_text(term)
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,8 @@ def issue_updated(view: IssueView) -> date:
 
 
 def issue_entry(config: Config, view: IssueView, content: str) -> Entry:
-    tags = {t: None for a in view.issue.articles for t in visible_tags(config, a.tags)}
+    patterns = internal_patterns(config)
+    tags = {t: None for a in view.issue.articles for t in visible(patterns, tuple(a.tags))}
     lead = next((a.image for a in view.issue.articles if a.image), None)
     return Entry(
         id=tag_uri(config, view),

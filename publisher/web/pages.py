@@ -54,8 +54,10 @@ def render_web(
     heads = {id(v): search_inputs(v, out) + "|" for v in published}  # each issue's part of a key
     if config.site.tag_pages:
         lines: dict[str, str] = {}  # article lines, made for the tags made again only
+        items: dict[int, str] = {}  # each (view, article) pair's part of its tags' keys
         for tag in tags:
-            out.make_all(tag_page_paths(tag, config.site.tag_page_size), key_of(salt, tag_page_inputs(tag, out, heads)),
+            key = key_of(salt, tag_page_inputs(tag, out, heads, items))
+            out.make_all(tag_page_paths(tag, config.site.tag_page_size), key,
                          partial(_render_tag, env, config, tag, lines))
         out.put("tags/index.html", render_tags_index(env, config, tags))
     if config.site.search:
@@ -80,16 +82,22 @@ def web_config(config: Config) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def tag_page_inputs(tag: TagPage, out: Outputs, heads: dict[int, str] | None = None) -> str:
+def tag_page_inputs(tag: TagPage, out: Outputs, heads: dict[int, str] | None = None,
+                    items: dict[int, str] | None = None) -> str:
     """What a tag's pages show: the tag, and each article by its id with the issue that carried
     it, that issue named by its record's digest (which covers its articles). heads: each
-    issue's part (search_inputs), by id() of its view, if made already."""
+    issue's part (search_inputs + "|") by id() of its view; items: each (view, article) pair's
+    line by id() of the pair (pairs are shared by an article's tags); both filled in here."""
     heads = {} if heads is None else heads
-    for view, _ in tag.items:
-        if id(view) not in heads:
-            heads[id(view)] = search_inputs(view, out) + "|"
-    items = "\n".join(heads[id(view)] + article.id for view, article in tag.items)
-    return f"{tag.tag}|{tag.slug}|{tag.label}|{tag.has_feed}\n{items}"
+    items = {} if items is None else items
+    for pair in tag.items:
+        if id(pair) not in items:
+            view = pair[0]
+            if id(view) not in heads:
+                heads[id(view)] = search_inputs(view, out) + "|"
+            items[id(pair)] = heads[id(view)] + pair[1].id
+    lines = "\n".join(map(items.__getitem__, map(id, tag.items)))
+    return f"{tag.tag}|{tag.slug}|{tag.label}|{tag.has_feed}\n{lines}"
 
 
 def search_inputs(view: IssueView, out: Outputs) -> str:

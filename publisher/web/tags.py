@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from publisher.config import Config
-from publisher.labels import tag_label, tag_slugs, visible_tags
+from publisher.labels import internal_patterns, tag_label, tag_slugs, visible
 from publisher.records import Article
 from publisher.selection import IssueView
 
@@ -69,26 +69,20 @@ def paginate(tag: TagPage, size: int) -> list[ListingPage]:
 def tag_pages(config: Config, views: Sequence[IssueView]) -> list[TagPage]:
     """One page per visible tag of the published issues, ordered by label, then tag."""
     published = sorted((v for v in views if v.issue.is_published), key=lambda v: v.issue.sort_key)
-    age = {v.issue.id: n for n, v in enumerate(published)}  # 0: the oldest
-    found: dict[str, list[tuple[IssueView, Article]]] = {}
-    for view in published:
-        for article in view.issue.articles:
-            pair = (view, article)  # one tuple shared by the article's tag pages, not one each
-            for tag in visible_tags(config, article.tags):
-                found.setdefault(tag, []).append(pair)
+    patterns = internal_patterns(config)
+    tagged = [[visible(patterns, tuple(a.tags)) for a in v.issue.articles] for v in published]
     # Feed tags first, then by first appearance: a new tag never takes an older tag's slug.
+    first = dict.fromkeys(t for tags in tagged for ts in tags for t in ts)
+    found: dict[str, list[tuple[IssueView, Article]]] = {tag: [] for tag in first}
+    # Newest issue first, each issue's articles in editorial order: no sort needed.
+    for view, tags in zip(reversed(published), reversed(tagged), strict=True):
+        for article, ts in zip(view.issue.articles, tags, strict=True):
+            pair = (view, article)  # one tuple shared by the article's tag pages, not one each
+            for tag in ts:
+                found[tag].append(pair)
     slugs = tag_slugs([*config.feeds.tags, *found])
     pages = [
-        TagPage(tag, slugs[tag], tag_label(config, tag), newest_first(items, age), tag in config.feeds.tags)
+        TagPage(tag, slugs[tag], tag_label(config, tag), tuple(items), tag in config.feeds.tags)
         for tag, items in found.items()
     ]
     return sorted(pages, key=lambda p: (p.label.casefold(), p.tag))
-
-
-def newest_first(
-    items: list[tuple[IssueView, Article]], age: dict[str, int]
-) -> tuple[tuple[IssueView, Article], ...]:
-    """Items found oldest issue first: a stable sort keeps each issue's editorial order. By
-    the issue's place in the archive (`age`), not its sort_key: a key tuple per item would
-    cost more than the sort, and leave the garbage collector 50,000 tuples to walk."""
-    return tuple(sorted(items, key=lambda pair: age[pair[0].issue.id], reverse=True))
