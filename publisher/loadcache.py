@@ -132,10 +132,12 @@ class LoadCache:
         hashed = digest(data)
         if entry and entry.digest == hashed and (found := entry.unpickled()):
             # The same bytes (touched, copied, or read too soon to trust the stat): believed
-            # on the new stat from now on, written with the next entry parsed afresh only
-            # (a command that parsed nothing leaves the cache file as it was).
+            # on the new stat from now on. Its shard is written if the stat can now be
+            # trusted, so the next command neither reads nor digests the file again.
             if entry.key != key or (not entry.trusted(key) and max(key[1], key[2]) < seen - RACY_NS):
                 entry.key, entry.seen = key, seen
+                if entry.trusted(key):
+                    self.mark(path.name)
             return found
         made = new_entry(path, key, data, seen, parse)
         self.entries[path.name] = made

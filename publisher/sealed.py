@@ -6,7 +6,8 @@ once per edit of the file, not once per build:
 
 - the record digests that render keys and page keys name records by (cache.record_digest),
   of the issue and of each of its articles;
-- the digests of what selection reads of it (selectcache.own_fields and issue_fields).
+- the digests of what selection reads of it (selectcache.own_fields and issue_fields);
+- the first sentence of its intro, its preview in inboxes and feeds (Markdown rendered).
 
 They are kept in the build's cache area with marshal. Every entry carries the file digest
 it was made from, and the whole file carries a digest of our code, so a stale entry is never
@@ -25,7 +26,9 @@ from pathlib import Path
 from publisher.records import Issue
 
 FILE = "sealed.marshal"
-Entry = tuple[str, str, str, str, tuple[str, ...]]  # file digest, own, fields, issue, articles
+# file digest; own and fields (selection); the issue's record digest, its articles'; the
+# first sentence of its intro (or title), its inbox preview unless it sets a preheader.
+Entry = tuple[str, str, str, str, tuple[str, ...], str]
 
 
 class Sealed:

@@ -31,6 +31,7 @@ from typing import Any
 from publisher.cache import Memo, record_digest
 from publisher.digest.groups import Group, Item
 from publisher.errors import Problem
+from publisher.markup import SENTENCES, first_sentence
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick
 from publisher.rules import SectionIndex, SectionPicks
@@ -76,7 +77,7 @@ def selection_keys(workspace: Workspace, code: str, sealed: Sealed | None = None
     sealed = sealed or Sealed(None, code, {})
     keys: dict[str, str] = {}
     for issue in sorted(workspace.issues, key=lambda i: i.sort_key):
-        _, own, fields, _, _ = sealed.entry(issue, sealed_entry)
+        _, own, fields, _, _, _ = sealed.entry(issue, sealed_entry)
         keys[issue.id] = hashlib.sha256(running.digest() + own.encode()).hexdigest()
         if issue.is_published:
             running.update(fields.encode())
@@ -86,15 +87,17 @@ def selection_keys(workspace: Workspace, code: str, sealed: Sealed | None = None
 def sealed_entry(issue: Issue) -> Entry:
     """What Sealed keeps of an issue: its selection fields' digests and its records'."""
     return ("", sha(own_fields(issue)), sha(issue_fields(issue)), record_digest(issue),
-            tuple(record_digest(a) for a in issue.articles))
+            tuple(record_digest(a) for a in issue.articles), first_sentence(issue.intro or issue.title))
 
 
 def prime(memo: Memo, workspace: Workspace, sealed: Sealed) -> None:
-    """The records' digests, into a render-key memo (digest_of then computes none)."""
+    """The records' digests, into a render-key memo (digest_of then computes none), and
+    their intros' first sentences (markup.first_sentence then renders none)."""
     for issue in workspace.issues:
-        _, _, _, head, articles = sealed.entry(issue, sealed_entry)
+        _, _, _, head, articles, sentence = sealed.entry(issue, sealed_entry)
         memo[id(issue)] = (issue, head)
         memo.update((id(a), (a, d)) for a, d in zip(issue.articles, articles, strict=True))
+        SENTENCES[issue.intro or issue.title] = sentence
 
 
 def _pick_data(pick: RelatedPick) -> list[Any]:
@@ -116,7 +119,7 @@ class SelectionCache:
 
     def __init__(self, folder: Path | None, digests: dict[str, str] | None = None) -> None:
         self.path = folder / FILE if folder else None
-        self.sealed = Sealed(folder, _code_digest(), digests or {})  # digests: Workspace.digests
+        self.sealed = Sealed(folder, _code_digest() + _renderers(), digests or {})  # Workspace.digests
         self.entries: dict[str, dict[str, Any]] = {}
         self.changed = False
         self.selected: list[str] = []  # issues selected afresh by this build
@@ -173,6 +176,13 @@ def _code_digest() -> str:
 
 
 _code: str | None = None
+
+
+def _renderers() -> str:
+    """The versions of what the sealed first sentences are rendered with."""
+    from importlib import metadata
+
+    return "|".join(metadata.version(p) for p in ("markdown-it-py", "nh3"))
 
 
 def select_cached(
