@@ -27,8 +27,12 @@ def check_rules(workspace: Workspace) -> Iterable[Problem]:
     config, archive = workspace.config, workspace.articles
     yield from pin_problems(config.sections, archive)
     yield from pattern_problems(config.sections, config.related, archive)
-    # One section pass, cached per issue and shared with the build that runs these checks.
-    views, _ = views_for(workspace, selection_cache(workspace), [i for i in workspace.issues if i.articles])
+    from publisher.loadcache import can_fork
+
+    # One section pass, cached per issue and shared with the build that runs these checks;
+    # on every core, as a build selects, unless threads make forking unsafe (preview).
+    issues = [i for i in workspace.issues if i.articles]
+    views, _ = views_for(workspace, selection_cache(workspace), issues, can_fork())
     yield from empty_section_warnings(workspace, views)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from publisher.errors import Problem
 
 Stat = list[int]  # [size, mtime_ns] of a file, as the build left it
+_last: list[tuple[tuple[str, int, int, int, int], Manifest]] = []  # the last one read
 
 
 @dataclass
@@ -27,7 +28,27 @@ class Manifest:
 
     @classmethod
     def read(cls, path: Path) -> Manifest | None:
-        """The manifest at path; None if it is missing, torn or not one of ours."""
+        """The manifest at path; None if it is missing, torn or not one of ours. A build
+        reads the previous one three times (stamp, then before and under the lock): parsed
+        once while the file is unchanged, each caller given its own copy."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        seen = (str(path), info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+        if _last and _last[0][0] == seen:
+            return _last[0][1].copy()
+        manifest = cls._parse(path)
+        _last[:] = [(seen, manifest.copy())] if manifest else []
+        return manifest
+
+    def copy(self) -> Manifest:
+        return dataclasses.replace(self, files=dict(self.files), built=list(self.built),
+                                   issues=list(self.issues), warnings=list(self.warnings),
+                                   hashes=dict(self.hashes), keys=dict(self.keys))
+
+    @classmethod
+    def _parse(cls, path: Path) -> Manifest | None:
         try:
             data = json.loads(path.read_bytes())
             manifest = cls(
