@@ -203,7 +203,8 @@ class IssueCache:
         if self.root is None:
             return False
         folder = self.root / issue_id
-        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        # Beside the issues' folders, not in one: a killed build's is found by one listing.
+        tmp = self.root / f".{issue_id}.{key}.{os.getpid()}.tmp"
         try:
             if folder.is_file() or folder.is_symlink():
                 folder.unlink()  # not an entry folder: whatever it is, it is the cache's

@@ -223,7 +223,7 @@ def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:
     elif link.is_dir():  # an old-layout folder a killed migration had swapped out
         shutil.rmtree(link)
     clear_spills(layout.home)
-    for stale in [*layout.home.glob(".*.tmp"), *layout.cache.glob("issues/*/.*.tmp")]:
+    for stale in [*layout.home.glob(".*.tmp"), *layout.cache.glob("issues/.*.tmp")]:
         stale.unlink()  # only builds write here, under the lock: these are a killed one's
 
 

@@ -66,7 +66,8 @@ class Manifest:
 
     def write(self, path: Path) -> None:
         """Atomically, and durably: a generation is never made public before its manifest."""
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # asdict deep-copies
+        data["warnings"] = [dataclasses.asdict(p) for p in self.warnings]
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as handle:

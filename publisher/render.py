@@ -145,15 +145,15 @@ def render_issues(
     misses = [
         v for v in views
         if not _reused(earlier, v.issue.id, keys[v.issue.id], result)
-        and not _from_cache(cache, v.issue.id, keys[v.issue.id], result)
+        and not _from_cache(cache, v.issue.id, keys[v.issue.id], result, spill)
     ]
     with ExitStack() as stack:
         pending = _start(theme, env, misses, stack, parallel)
         if meanwhile is not None:
             meanwhile()
         for view in progress(views) if progress else views:
-            if view.issue.id in pending:
-                _collect(result, view.issue.id, keys[view.issue.id], pending[view.issue.id], spill)
+            if view.issue.id in pending:  # popped: a done future would hold its files to the end
+                _collect(result, view.issue.id, keys[view.issue.id], pending.pop(view.issue.id), spill)
     result.problems = list(dict.fromkeys(result.problems))  # a template error once, not per issue
     return result
 
@@ -181,10 +181,10 @@ def _reused(earlier: Earlier, issue_id: str, key: str, result: Rendered) -> bool
     return True
 
 
-def _from_cache(cache: IssueCache, issue_id: str, key: str, result: Rendered) -> bool:
+def _from_cache(cache: IssueCache, issue_id: str, key: str, result: Rendered, spill: Spill | None) -> bool:
     files = cache.get(issue_id, key, ISSUE_FILES)
-    if files is not None:
-        result.files[issue_id] = dict(files)
+    if files is not None:  # set aside past the memory budget, as rendered files are
+        result.files[issue_id] = {n: spill.keep(f"issues/{issue_id}/{n}", d) if spill else d for n, d in files.items()}
     return files is not None
 
 

@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -43,13 +44,14 @@ class Earlier:
         digest, recorded = previous.hashes.get(rel), previous.files.get(rel)
         if digest is None or recorded is None:
             return None
+        path = f"{previous.folder}/{rel}"  # a string: a Path per file was a tenth of this
         try:
-            info = os.lstat(previous.folder / rel)
+            info = os.lstat(path)
         except OSError:
             return None
         if not stat.S_ISREG(info.st_mode) or [info.st_size, info.st_mtime_ns] != recorded:
             return None  # changed by hand since: made again
-        return Same(digest, info.st_size, previous.folder / rel, inode=info.st_ino)
+        return Same(digest, info.st_size, Path(path), inode=info.st_ino)
 
 
 @dataclass
