@@ -11,11 +11,16 @@ the next pick is always the first still-allowed candidate: mask, take it, mask a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from publisher.config import Related
+from publisher.lazy import Lazy
 from publisher.records import Article
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = Lazy("numpy", __name__, "np")
 
 
 def _codes(values: Sequence[str]) -> tuple[np.ndarray, dict[str, int]]:

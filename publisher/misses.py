@@ -11,12 +11,17 @@ reach the top are then scored and explained one by one as before.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from publisher.lazy import Lazy
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, Term
 from publisher.workspace import Workspace
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = Lazy("numpy", __name__, "np")
 
 Entry = tuple[Issue, Article]
 

@@ -15,12 +15,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from itertools import accumulate, chain
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from publisher.config import Related
 from publisher.diversity import Diversity
+from publisher.lazy import Lazy
 from publisher.records import Article, Issue
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = Lazy("numpy", __name__, "np")
 
 Entry = tuple[Issue, Article]
 Skip = Callable[[Article], str | None]  # why a candidate is shown in the email already, or None
