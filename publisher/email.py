@@ -40,10 +40,14 @@ def email_css(env: Environment) -> EmailCss:
 
 def render_email_html(env: Environment, view: IssueView) -> str:
     """Render the template, then inline its CSS (never the other way round: premailer #297)."""
-    document = env.get_template("email.html").render(
+    return inline_css(email_document(env, view), view.config.newsletter.url)
+
+
+def email_document(env: Environment, view: IssueView) -> str:
+    """email.html as Jinja renders it, its CSS still in <style> elements."""
+    return env.get_template("email.html").render(
         view=view, config=view.config, css=email_css(env), unsubscribe_url=unsubscribe_url(view.config)
     )
-    return inline_css(document, view.config.newsletter.url)
 
 
 def render_email_text(env: Environment, view: IssueView) -> str:
