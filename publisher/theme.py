@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -35,13 +36,17 @@ def long_date(value: date) -> str:
 def wrap(text: str, width: int = 72, indent: str = "") -> str:
     """Wrap each paragraph near 72 columns; long URLs are never broken."""
     paragraphs = text.split("\n")
-    return "\n".join(
-        textwrap.fill(
-            p, width=width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
-        )
-        if p.strip()
-        else ""
-        for p in paragraphs
+    return "\n".join(_fill(p, width, indent) if p.strip() else "" for p in paragraphs)
+
+
+def _fill(paragraph: str, width: int, indent: str) -> str:
+    # textwrap gives back a line that fits as it is, unless it holds whitespace other than
+    # spaces (tabs, no-break spaces: all not printable) or ends in one; most titles do not.
+    if len(paragraph) <= width and paragraph.isprintable() and not paragraph.endswith(" "):
+        return paragraph
+    return textwrap.fill(
+        paragraph, width=width, subsequent_indent=indent, break_long_words=False,
+        break_on_hyphens=False,
     )
 
 
@@ -53,6 +58,22 @@ def add_params(url: str, params: Mapping[str, str]) -> str:
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     query.update({k: v for k, v in params.items() if k not in query})
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def tracking(params: Mapping[str, str]) -> Callable[[str], str]:
+    """The utm filter: add_params with the newsletter's parameters, remembered per URL (an
+    article's link is in the HTML and the text, and in every later issue that picks it)."""
+    fixed = dict(params)
+
+    @lru_cache(maxsize=8192)
+    def remembered(url: str) -> str:
+        return add_params(url, fixed)
+
+    def utm(url: str) -> str:
+        # Only plain str is remembered: a Markup equal to it must keep its own type.
+        return remembered(url) if type(url) is str else add_params(url, fixed)
+
+    return utm
 
 
 class CompiledTemplates(FileSystemBytecodeCache):
@@ -104,6 +125,6 @@ def make_environment(
         first_sentence=first_sentence,
         long_date=long_date,
         wrap=wrap,
-        utm=lambda url: add_params(url, utm or {}),
+        utm=tracking(utm or {}),
     )
     return env
