@@ -6,13 +6,13 @@ import binascii
 import hashlib
 import re
 from datetime import datetime, time
-from functools import lru_cache
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesHeaderParser
 from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
