@@ -162,7 +162,7 @@ class RelatedIndex:
     def _term(self, tag: str, n: int) -> Term:
         weight = self.weight(tag)
         postings = self.postings.get(tag)
-        df = 0 if postings is None else int(np.searchsorted(postings, n))
+        df = 0 if postings is None else int(postings.searchsorted(n))
         rarity = math.log1p(n / df) if self.rules.idf and df else 1.0
         dropped = ""
         if not weight:
@@ -232,7 +232,7 @@ class RelatedIndex:
         raw = np.zeros(max(0, cut - low))
         for term in terms:
             postings = self.postings[term.tag][: term.df]
-            start = int(np.searchsorted(postings, low))
+            start = int(postings.searchsorted(low))
             raw[postings[start:] - low] += term.value
         # A score is never above its raw sum (decay <= 1): filter before gathering decays.
         found = np.flatnonzero(raw >= max(self.rules.min_score, np.finfo(float).tiny))
@@ -263,7 +263,7 @@ class RelatedIndex:
             - int(rules.half_life_days * math.log2(best / rules.min_score))
             - 1
         )
-        return int(np.searchsorted(self.latest, oldest))
+        return int(self.latest.searchsorted(oldest))
 
     def scan_related_for(self, issue: Issue, article: Article) -> tuple[RelatedPick, ...]:
         """The same picks by scoring every earlier article: the reference for tests."""

@@ -2,15 +2,18 @@
 selection of the whole generated archive, and the render of one issue split into its parts
 (the email's template, premailer's inlining, the text part, the web page, the feed entry,
 the .eml), plus what a view costs to pickle to a worker. CPU seconds (process time),
-medians of several runs.
+medians of several runs, each run in a forked child so that no run warms the caches of the
+next (a build's workers start from their parent's, and render a few hundred issues each).
 
 Run: python tests/bench/bench_cold.py [--issues 500] [--articles 15] [--runs 3]
-                                      [--sample 100] [--keep DIR]
+                                      [--sample 125] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import pickle
 import shutil
 import statistics
@@ -20,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -40,8 +45,20 @@ def cpu(func: Callable[[], Any]) -> float:
     return time.process_time() - start
 
 
-def median_cpu(runs: int, func: Callable[[], Any]) -> float:
-    return statistics.median(cpu(func) for _ in range(runs))
+def in_child(func: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """func's figures from a forked child: each run starts with this process's caches, as
+    a build's worker starts with its parent's, and warms none of them for the next run."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read)
+        os.write(write, json.dumps(func()).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        figures: dict[str, float] = json.loads(pipe.read() or "{}")
+    os.waitpid(pid, 0)
+    return figures
 
 
 def selection(workspace: Workspace) -> list[IssueView]:
@@ -49,26 +66,38 @@ def selection(workspace: Workspace) -> list[IssueView]:
     return select_cached(workspace, [i for i in workspace.issues if i.articles], SelectionCache(None))
 
 
-def stages(root: Path, views: list[IssueView]) -> dict[str, Callable[[], Any]]:
-    """Each part of render_issue, over the sampled views; inputs computed beforehand."""
-    env = Theme(root / "templates", dict(views[0].config.email.utm)).environment()
-    docs = [email_document(env, v) for v in views]
-    html = [inline_css(d, v.config.newsletter.url) for d, v in zip(docs, views, strict=True)]
-    text = [render_email_text(env, v) for v in views]
+STAGES = ["email template", "inline (premailer)", "text part", "web page", "feed entry", ".eml"]
+
+
+def render_stages(env: Environment, views: list[IssueView]) -> dict[str, float]:
+    """CPU seconds of each part of render_issue over the views, in render_issue's order."""
+    totals = dict.fromkeys(STAGES, 0.0)
     entry = env.get_template(FEED_ENTRY)
+
+    def timed(stage: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        result = func(*args, **kwargs)
+        totals[stage] += time.process_time() - start
+        return result
+
+    for v in views:
+        document = timed("email template", email_document, env, v)
+        html = timed("inline (premailer)", inline_css, document, v.config.newsletter.url)
+        text = timed("text part", render_email_text, env, v)
+        timed("web page", render_issue_page, env, v)
+        timed("feed entry", entry.render, view=v, config=v.config)
+        timed(".eml", build_eml, v, text, html)
+    return totals
+
+
+def pickling(views: list[IssueView], env: Environment) -> dict[str, float]:
     files = [render_issue(env, v) for v in views]
-    return {
-        "render_issue (all)": lambda: [render_issue(env, v) for v in views],
-        "  email template": lambda: [email_document(env, v) for v in views],
-        "  inline (premailer)": lambda: [
-            inline_css(d, v.config.newsletter.url) for d, v in zip(docs, views, strict=True)],
-        "  text part": lambda: [render_email_text(env, v) for v in views],
-        "  web page": lambda: [render_issue_page(env, v) for v in views],
-        "  feed entry": lambda: [entry.render(view=v, config=v.config) for v in views],
-        "  .eml": lambda: [build_eml(v, t, h) for v, t, h in zip(views, text, html, strict=True)],
-        "  pickle view (to worker)": lambda: [pickle.loads(pickle.dumps(v)) for v in views],
-        "  pickle files (back)": lambda: [pickle.loads(pickle.dumps(f)) for f in files],
-    }
+    return {"pickle view (to worker)": cpu(lambda: [pickle.loads(pickle.dumps(v)) for v in views]),
+            "pickle files (back)": cpu(lambda: [pickle.loads(pickle.dumps(f)) for f in files])}
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
 def main() -> None:
@@ -76,7 +105,7 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=500)
     parser.add_argument("--articles", type=int, default=15)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sample", type=int, default=100, help="issues rendered per run")
+    parser.add_argument("--sample", type=int, default=125, help="issues rendered per run")
     parser.add_argument("--keep", type=Path, help="generate the archive here (or reuse it)")
     args = parser.parse_args()
     tmp = None
@@ -88,14 +117,23 @@ def main() -> None:
         make_archive(root, args.issues, args.articles)
     try:
         workspace = load_workspace(root)
+        print(f"{args.issues} issues x {args.articles} articles; CPU seconds, median of {args.runs}")
+        # Selection first: a selection in this process would warm the children's caches.
+        chosen = medians([in_child(lambda: {"s": cpu(lambda: selection(workspace))})
+                          for _ in range(args.runs)])
+        print(f"selection, cold, one process: {chosen['s']:.2f} s")
         views = selection(workspace)
-        sample = views[len(views) // 2 :][: args.sample]  # later issues: a full archive behind them
-        print(f"{len(views)} issues x {args.articles} articles; CPU seconds, median of {args.runs}")
-        print(f"selection, cold, one process: {median_cpu(args.runs, lambda: selection(workspace)):.2f} s")
-        for name, func in stages(root, sample).items():
-            func()  # warm: templates compiled, stylesheet parsed, as in a worker after its first issue
-            ms = median_cpu(args.runs, func) / len(sample) * 1000
-            print(f"{name:<24} {ms:6.2f} ms an issue")
+        env = Theme(root / "templates", dict(workspace.config.email.utm)).environment()
+        for v in views[:3]:
+            render_issue(env, v)  # templates compiled, stylesheet parsed: as after a worker's first issue
+        # Every other issue of the later half: one of two workers' share, a full archive behind it.
+        sample = views[len(views) // 2 :: 2][: args.sample]
+        parts = medians([in_child(lambda: render_stages(env, sample)) for _ in range(args.runs)])
+        parts.update(medians([in_child(lambda: pickling(sample, env)) for _ in range(args.runs)]))
+        print(f"render, per issue, over {len(sample)} issues in one fresh worker:")
+        print(f"  {'all six parts':<24} {sum(parts[s] for s in STAGES) / len(sample) * 1000:6.2f} ms")
+        for name, seconds in parts.items():
+            print(f"  {name:<24} {seconds / len(sample) * 1000:6.2f} ms")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
