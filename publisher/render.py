@@ -102,6 +102,9 @@ def render_outcome(env: Environment, view: IssueView) -> Outcome:
 
 
 _worker_env: Environment | None = None
+# The views to render, set before the workers fork: they inherit them, and are sent only
+# ids (pickling a view and its records cost the parent and the worker a tenth of a render).
+_forked_views: dict[str, IssueView] = {}
 
 
 def _start_worker(theme: Theme) -> None:
@@ -109,9 +112,9 @@ def _start_worker(theme: Theme) -> None:
     _worker_env = theme.environment()
 
 
-def _render_in_worker(view: IssueView) -> Outcome:
+def _render_in_worker(item: IssueView | str) -> Outcome:
     assert _worker_env is not None
-    return render_outcome(_worker_env, view)
+    return render_outcome(_worker_env, _forked_views[item] if isinstance(item, str) else item)
 
 
 def render_issues(
@@ -191,10 +194,14 @@ def _start(
     workers = min(len(views), available_cores()) if parallel else 1
     if workers < 2:
         return {v.issue.id: _done(render_outcome(env, v)) for v in views}
+    context = _context()
+    if context is not None:  # forked: the workers inherit the views
+        _forked_views.update((v.issue.id, v) for v in views)
+        stack.callback(_forked_views.clear)  # once the pool has shut down
     pool = stack.enter_context(
-        ProcessPoolExecutor(workers, _context(), initializer=_start_worker, initargs=(theme,))
+        ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(theme,))
     )
-    return {v.issue.id: pool.submit(_render_in_worker, v) for v in views}
+    return {v.issue.id: pool.submit(_render_in_worker, v.issue.id if context else v) for v in views}
 
 
 def _context() -> BaseContext | None:
