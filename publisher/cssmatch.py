@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from lxml import etree
 
@@ -36,7 +37,15 @@ def parse_selector(selector: str) -> list[Compound] | None:
 
 def class_tokens(element: etree._Element) -> frozenset[str]:
     value = element.get("class")
-    return frozenset(XML_SPACE_RE.split(value.strip(" \t\r\n"))) if value else frozenset()
+    return tokens(value) if value else frozenset()
+
+
+@lru_cache(maxsize=1024)
+def tokens(value: str) -> frozenset[str]:
+    """A class attribute's names: an email repeats a few dozen class attributes."""
+    if value.isprintable():  # no white space but " ": str.split() splits as XPath does
+        return frozenset(value.split())
+    return frozenset(XML_SPACE_RE.split(value.strip(" \t\r\n")))
 
 
 class Document:
@@ -57,8 +66,11 @@ class Document:
         compounds = parse_selector(selector)
         if compounds is None:
             return None
-        *ancestors, last = compounds
-        return [e for e in self._candidates(last) if self._under(e, ancestors)]
+        first, *rest = compounds
+        found = list(self._candidates(first))
+        for compound in rest:
+            found = self._below(found, compound)
+        return found
 
     def _candidates(self, compound: Compound) -> Iterator[etree._Element]:
         tag, classes = compound
@@ -76,14 +88,14 @@ class Document:
         known = self.classes.get(id(element))
         return classes <= (class_tokens(element) if known is None else known)
 
-    def _under(self, element: etree._Element, ancestors: list[Compound]) -> bool:
-        """Has ancestors matching each compound, outermost first. The nearest match of each
-        is enough: a farther one has fewer ancestors of its own to match the rest."""
-        node = element.getparent()
-        for compound in reversed(ancestors):
-            while node is not None and not self._is(node, compound):
-                node = node.getparent()
-            if node is None:
-                return False
-            node = node.getparent()
-        return True
+    def _below(self, tops: list[etree._Element], compound: Compound) -> list[etree._Element]:
+        """The descendants of `tops` (in document order) that match, in document order: a
+        top inside an earlier one adds nothing new, so the concatenation stays in order."""
+        seen: set[int] = set()
+        found = []
+        for top in tops:
+            for element in top.iterdescendants(etree.Element):
+                if id(element) not in seen and self._is(element, compound):
+                    seen.add(id(element))
+                    found.append(element)
+        return found

@@ -112,14 +112,11 @@ def _split_pseudo(selector: str) -> tuple[str, str]:
 
 def _absolute_links(document: Document, base_url: str) -> None:
     """Every href and src joined with base_url, as premailer does (tel: and cid: kept)."""
-    for attr in ("href", "src"):
-        for element in document.elements:
-            url = element.attrib.get(attr)
-            if url is None or (attr == "href" and url.startswith("tel:")):
-                continue
-            if attr == "src" and url.startswith("cid:"):  # preserve_inline_attachments
-                continue
-            element.attrib[attr] = _joined(base_url, url)
+    for element in document.elements:  # an element's href and src: either order, same tree
+        if (url := element.get("href")) is not None and not url.startswith("tel:"):
+            element.set("href", _joined(base_url, url))
+        if (url := element.get("src")) is not None and not url.startswith("cid:"):
+            element.set("src", _joined(base_url, url))  # cid: kept: preserve_inline_attachments
 
 
 @lru_cache(maxsize=1)

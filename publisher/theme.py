@@ -29,6 +29,7 @@ def builtin_templates() -> Path:
     return names.builtin_templates()
 
 
+@lru_cache(maxsize=4096)
 def long_date(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
 
