@@ -48,18 +48,24 @@ def tokens(value: str) -> frozenset[str]:
     return frozenset(XML_SPACE_RE.split(value.strip(" \t\r\n")))
 
 
+CLASSED = etree.XPath("//*[@class]")
+
+
 class Document:
-    """Every element of a tree, in document order, filed by tag and by class."""
+    """A tree's elements filed by class (at once) and by tag (when first asked)."""
 
     def __init__(self, tree: etree._ElementTree) -> None:
-        self.elements = [e for e in tree.getroot().iter() if isinstance(e.tag, str)]
-        self.classes = {id(e): class_tokens(e) for e in self.elements}
+        self.root = tree.getroot()
         self.by_tag: dict[str, list[etree._Element]] = {}
         self.by_class: dict[str, list[etree._Element]] = {}
-        for element in self.elements:
-            self.by_tag.setdefault(str(element.tag), []).append(element)
-            for name in self.classes[id(element)]:
+        for element in CLASSED(tree):
+            for name in class_tokens(element):
                 self.by_class.setdefault(name, []).append(element)
+
+    def tagged(self, tag: str) -> list[etree._Element]:
+        if tag not in self.by_tag:
+            self.by_tag[tag] = list(self.root.iter(tag))
+        return self.by_tag[tag]
 
     def select(self, selector: str) -> list[etree._Element] | None:
         """What the selector matches, in document order; None if it is not a simple one."""
@@ -78,15 +84,12 @@ class Document:
             # The rarest class's elements, already in document order.
             pool = min((self.by_class.get(c, []) for c in classes), key=len)
         else:
-            pool = self.by_tag.get(tag or "", []) if tag else self.elements
+            pool = self.tagged(tag or "")  # a compound has a tag or a class
         return (e for e in pool if self._is(e, compound))
 
     def _is(self, element: etree._Element, compound: Compound) -> bool:
         tag, classes = compound
-        if tag is not None and element.tag != tag:
-            return False
-        known = self.classes.get(id(element))
-        return classes <= (class_tokens(element) if known is None else known)
+        return (tag is None or element.tag == tag) and classes <= class_tokens(element)
 
     def _below(self, tops: list[etree._Element], compound: Compound) -> list[etree._Element]:
         """The descendants of `tops` (in document order) that match, in document order: a

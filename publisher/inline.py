@@ -93,15 +93,17 @@ SPACE_RE = re.compile(r"\s*([;,])\s*")
 def _repair(tree: html.HtmlElement) -> None:
     """premailer adds bgcolor to <a>, align to <span>...: not HTML, so they go. And its
     styles get their shortest equivalent form (_tight)."""
-    for element in tree.iter():
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
-        for name in _not_allowed(tag):
+    for element in PRESENTATIONAL(tree):
+        for name in _not_allowed(element.tag):
             if element.get(name) is not None:
                 del element.attrib[name]
+    for element in STYLED(tree):
         if style := element.get("style"):
             element.set("style", _tight(style))
+
+
+PRESENTATIONAL = etree.XPath("//*[" + " or ".join(f"@{name}" for name in BASIC_ATTRIBUTES) + "]")
+STYLED = etree.XPath("//*[@style]")
 
 
 @lru_cache(maxsize=256)

@@ -58,7 +58,7 @@ class Inliner(Premailer):  # type: ignore[misc]
         if self.base_url:
             if not urlparse(self.base_url).scheme:
                 raise ValueError("Base URL must have a scheme")
-            _absolute_links(document, self.base_url)
+            _absolute_links(root, self.base_url)
         return root
 
     def _style_elements(self, root: etree._ElementTree) -> list[Rule]:
@@ -110,13 +110,20 @@ def _split_pseudo(selector: str) -> tuple[str, str]:
     return plain, pseudo
 
 
-def _absolute_links(document: Document, base_url: str) -> None:
+LINKED = {attr: etree.XPath(f"//*[@{attr}]") for attr in ("href", "src")}
+
+
+def _absolute_links(root: etree._ElementTree, base_url: str) -> None:
     """Every href and src joined with base_url, as premailer does (tel: and cid: kept)."""
-    for element in document.elements:  # an element's href and src: either order, same tree
-        if (url := element.get("href")) is not None and not url.startswith("tel:"):
-            element.set("href", _joined(base_url, url))
-        if (url := element.get("src")) is not None and not url.startswith("cid:"):
-            element.set("src", _joined(base_url, url))  # cid: kept: preserve_inline_attachments
+    for attr, linked in LINKED.items():
+        for element in linked(root):
+            url = element.get(attr)
+            if attr == "href" and url.startswith("tel:"):
+                continue
+            if attr == "src" and url.startswith("cid:"):  # preserve_inline_attachments
+                continue
+            if (joined := _joined(base_url, url)) != url:
+                element.set(attr, joined)
 
 
 @lru_cache(maxsize=1)
