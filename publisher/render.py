@@ -107,6 +107,12 @@ _worker_env: Environment | None = None
 _forked_views: dict[str, IssueView] = {}
 
 
+def _forget_forked() -> None:
+    global _worker_env
+    _worker_env = None
+    _forked_views.clear()
+
+
 def _start_worker(theme: Theme) -> None:
     global _worker_env
     _worker_env = theme.environment()
@@ -195,13 +201,21 @@ def _start(
     if workers < 2:
         return {v.issue.id: _done(render_outcome(env, v)) for v in views}
     context = _context()
-    if context is not None:  # forked: the workers inherit the views
-        _forked_views.update((v.issue.id, v) for v in views)
-        stack.callback(_forked_views.clear)  # once the pool has shut down
-    pool = stack.enter_context(
-        ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(theme,))
-    )
-    return {v.issue.id: pool.submit(_render_in_worker, v.issue.id if context else v) for v in views}
+    if context is None:  # spawned workers: each is sent its views, and makes its environment
+        pool = stack.enter_context(
+            ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(theme,))
+        )
+        return {v.issue.id: pool.submit(_render_in_worker, v) for v in views}
+    # Forked: the first issue renders here, warming the environment (templates loaded, the
+    # stylesheet parsed, premailer imported) that the workers then inherit with the views.
+    global _worker_env
+    first, *rest = views
+    done = {first.issue.id: _done(render_outcome(env, first))}
+    _worker_env = env
+    _forked_views.update((v.issue.id, v) for v in rest)
+    stack.callback(_forget_forked)  # once the pool has shut down
+    pool = stack.enter_context(ProcessPoolExecutor(workers, context))
+    return done | {v.issue.id: pool.submit(_render_in_worker, v.issue.id) for v in rest}
 
 
 def _context() -> BaseContext | None:
