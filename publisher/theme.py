@@ -41,14 +41,29 @@ def wrap(text: str, width: int = 72, indent: str = "") -> str:
 
 
 def _fill(paragraph: str, width: int, indent: str) -> str:
-    # textwrap gives back a line that fits as it is, unless it holds whitespace other than
-    # spaces (tabs, no-break spaces: all not printable) or ends in one; most titles do not.
-    if len(paragraph) <= width and paragraph.isprintable() and not paragraph.endswith(" "):
-        return paragraph
+    if paragraph.isprintable() and "  " not in paragraph and paragraph.strip(" ") == paragraph:
+        return _greedy(paragraph, width, indent)
     return textwrap.fill(
         paragraph, width=width, subsequent_indent=indent, break_long_words=False,
         break_on_hyphens=False,
     )
+
+
+def _greedy(paragraph: str, width: int, indent: str) -> str:
+    """textwrap.fill's lines for words between single spaces (white space other than " "
+    is not printable): a word joins the line if it fits, else starts the next one; a word
+    longer than a line stands alone (break_long_words=False). Tests compare the two."""
+    lines: list[str] = []
+    line: list[str] = []
+    length, room = 0, width
+    for word in paragraph.split(" "):
+        if line and length + 1 + len(word) > room:
+            lines.append(" ".join(line))
+            line, length, room = [], 0, width - len(indent)
+        length += len(word) + (1 if line else 0)
+        line.append(word)
+    lines.append(" ".join(line))
+    return ("\n" + indent).join(lines)
 
 
 def add_params(url: str, params: Mapping[str, str]) -> str:
