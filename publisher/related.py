@@ -107,6 +107,7 @@ class RelatedIndex:
             for n, (p, w) in enumerate(rules.weights.items())
         )[::-1]
         self._decays: dict[int, np.ndarray] = {}
+        self._terms: tuple[int, dict[str, Term]] = (-1, {})  # one issue's, by tag: they repeat
         self._diversity: Diversity | None = None  # built on first use
         issues = published_in_order(archive)
         self.keys = [issue.sort_key for issue, _ in issues]
@@ -157,7 +158,10 @@ class RelatedIndex:
     def terms(self, issue: Issue, article: Article) -> tuple[Term, ...]:
         """The article's tags in a fixed order, each with its weight, rarity and fate."""
         n = self.cut(issue)
-        return tuple(self._term(tag, n) for tag in sorted(article.tags))
+        if self._terms[0] != n:
+            self._terms = (n, {})
+        known = self._terms[1]
+        return tuple(known.get(tag) or known.setdefault(tag, self._term(tag, n)) for tag in sorted(article.tags))
 
     def _term(self, tag: str, n: int) -> Term:
         weight = self.weight(tag)
