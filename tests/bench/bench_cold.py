@@ -1,7 +1,7 @@
 """Where a cold build's CPU goes, per stage, in one process (issue 12's cold rows): the cold
 selection of the whole generated archive, and the render of one issue split into its parts
 (the email's template, premailer's inlining, the text part, the web page, the feed entry,
-the .eml), plus what a view costs to pickle to a worker. CPU seconds (process time),
+the .eml), plus what pickling costs between a worker and the build. CPU seconds (process time),
 medians of several runs, each run in a forked child so that no run warms the caches of the
 next (a build's workers start from their parent's, and render a few hundred issues each).
 
@@ -92,8 +92,9 @@ def render_stages(env: Environment, views: list[IssueView]) -> dict[str, float]:
 
 def pickling(views: list[IssueView], env: Environment) -> dict[str, float]:
     files = [render_issue(env, v) for v in views]
-    return {"pickle view (to worker)": cpu(lambda: [pickle.loads(pickle.dumps(v)) for v in views]),
-            "pickle files (back)": cpu(lambda: [pickle.loads(pickle.dumps(f)) for f in files])}
+    # Forked workers inherit the views; spawned ones (not Linux) are sent them pickled.
+    return {"view to a spawned worker": cpu(lambda: [pickle.loads(pickle.dumps(v)) for v in views]),
+            "files back to the parent": cpu(lambda: [pickle.loads(pickle.dumps(f)) for f in files])}
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
