@@ -23,6 +23,7 @@ from publisher.diversity import Diversity
 from publisher.records import Article, Issue
 
 Entry = tuple[Issue, Article]
+DECAY_TABLES = 8
 Skip = Callable[[Article], str | None]  # why a candidate is shown in the email already, or None
 
 
@@ -106,7 +107,7 @@ class RelatedIndex:
             ((len(p.strip("*?")), -n), w, re.compile(fnmatch.translate(p)).match)
             for n, (p, w) in enumerate(rules.weights.items())
         )[::-1]
-        self._decays: dict[int, np.ndarray] = {}
+        self._decays: dict[int, np.ndarray] = {}  # the last few issue dates' (see decays)
         self._terms: tuple[int, dict[str, Term]] = (-1, {})  # one issue's, by tag: they repeat
         self._diversity: Diversity | None = None  # built on first use
         issues = published_in_order(archive)
@@ -117,6 +118,7 @@ class RelatedIndex:
         ordinals = np.fromiter((a.published.toordinal() for a in self.articles), np.int64)
         days, self.day_of = np.unique(ordinals, return_inverse=True)
         self.days = days.tolist()
+        self._days = days.astype(np.int64)
         self._day_index = {day: n for n, day in enumerate(self.days)}
         self.minus_day = -ordinals
         self.latest = np.maximum.accumulate(ordinals) if len(ordinals) else ordinals
@@ -289,9 +291,13 @@ class RelatedIndex:
         """
         today = issue.date.toordinal()
         if today not in self._decays:
-            ages = np.maximum(0, today - np.asarray(self.days, dtype=np.int64))
+            ages = np.maximum(0, today - self._days)
             half_life = self.rules.half_life_days
             values = np.power(0.5, ages / half_life) if half_life else np.ones(len(ages))
+            # A table per distinct published day: kept for the last few issue dates only
+            # (issues are selected in date order), else 5,000 issues hold 1.4 GB of them.
+            if len(self._decays) >= DECAY_TABLES:
+                del self._decays[next(iter(self._decays))]
             self._decays[today] = values
         return self._decays[today]
 
