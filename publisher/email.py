@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from jinja2 import Environment
+from jinja2 import Environment, TemplateNotFound
 from lxml import html as lxml_html
 from markupsafe import Markup
 
@@ -32,18 +32,23 @@ def email_css(env: Environment) -> EmailCss:
     assert env.loader is not None
     source, _, _ = env.loader.get_source(env, "email.css")
     css = split_css(source)
-    if "email-kept.css" not in env.list_templates():
+    try:  # asked directly: listing every template walked the theme folders for each email
+        kept, _, _ = env.loader.get_source(env, "email-kept.css")
+    except TemplateNotFound:
         return css
-    kept, _, _ = env.loader.get_source(env, "email-kept.css")
     return dataclasses.replace(css, kept=Markup(COMMENT_RE.sub("", kept).strip()))
 
 
 def render_email_html(env: Environment, view: IssueView) -> str:
     """Render the template, then inline its CSS (never the other way round: premailer #297)."""
-    document = env.get_template("email.html").render(
+    return inline_css(email_document(env, view), view.config.newsletter.url)
+
+
+def email_document(env: Environment, view: IssueView) -> str:
+    """email.html as Jinja renders it, its CSS still in <style> elements."""
+    return env.get_template("email.html").render(
         view=view, config=view.config, css=email_css(env), unsubscribe_url=unsubscribe_url(view.config)
     )
-    return inline_css(document, view.config.newsletter.url)
 
 
 def render_email_text(env: Environment, view: IssueView) -> str:

@@ -76,38 +76,13 @@ PREMAILER_OPTIONS: dict[str, Any] = {
 }
 
 
-@lru_cache(maxsize=1)
-def _inliner() -> Any:
-    """premailer, subclassed to parse each stylesheet once per process rather than once per
-    email. Imported on first use: premailer brings requests and cssutils (a third of a
-    second), which a build that inlines no email (only feeds changed) never needs."""
-    from premailer import Premailer
-
-    class Inliner(Premailer):  # type: ignore[misc]
-        def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
-            rules, leftover = _style_rules(css_body, ruleset_index)
-            return list(rules), list(leftover)
-
-    return Inliner
-
-
-@lru_cache(maxsize=32)
-def _style_rules(css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
-    # Pure data for a given stylesheet and options; re-serialising it was half of inlining.
-    from premailer import Premailer
-
-    parsed: tuple[list[Any], list[Any]] = Premailer._parse_style_rules(
-        Premailer(**PREMAILER_OPTIONS), css_body, ruleset_index
-    )
-    return parsed
-
-
 def inline_css(document: str, base_url: str) -> str:
     """Move the plain rules into style attributes; <style data-premailer="ignore"> stays as is."""
     tree = html.document_fromstring(document)
-    _inliner()(base_url=base_url, **PREMAILER_OPTIONS).transform(tree)
-    _drop_invalid_attributes(tree)
-    _tighten_styles(tree)
+    from publisher.inliner import Inliner  # premailer, imported on first use
+
+    Inliner(base_url).transform(tree)
+    _repair(tree)
     return _serialise(tree, document)
 
 
@@ -115,20 +90,32 @@ def inline_css(document: str, base_url: str) -> str:
 SPACE_RE = re.compile(r"\s*([;,])\s*")
 
 
-def _tighten_styles(tree: html.HtmlElement) -> None:
-    """The shortest equivalent declarations: no space after ';' or ',', no final ';'.
-    Values here never hold ';' or ',' inside quotes (font names are the only quotes)."""
-    for element in tree.iter():
-        if isinstance(element.tag, str) and (style := element.get("style")):
-            element.set("style", SPACE_RE.sub(r"\1", style).strip().rstrip(";"))
+def _repair(tree: html.HtmlElement) -> None:
+    """premailer adds bgcolor to <a>, align to <span>...: not HTML, so they go. And its
+    styles get their shortest equivalent form (_tight)."""
+    for element in PRESENTATIONAL(tree):
+        for name in _not_allowed(element.tag):
+            if element.get(name) is not None:
+                del element.attrib[name]
+    for element in STYLED(tree):
+        if style := element.get("style"):
+            element.set("style", _tight(style))
 
 
-def _drop_invalid_attributes(tree: html.HtmlElement) -> None:
-    """premailer adds bgcolor to <a>, align to <span>...: not HTML, so they go."""
-    for name, allowed in BASIC_ATTRIBUTES.items():
-        for element in tree.iter():
-            if isinstance(element.tag, str) and element.tag not in allowed:
-                element.attrib.pop(name, None)
+PRESENTATIONAL = etree.XPath("//*[" + " or ".join(f"@{name}" for name in BASIC_ATTRIBUTES) + "]")
+STYLED = etree.XPath("//*[@style]")
+
+
+@lru_cache(maxsize=256)
+def _not_allowed(tag: str) -> tuple[str, ...]:
+    return tuple(name for name, allowed in BASIC_ATTRIBUTES.items() if tag not in allowed)
+
+
+@lru_cache(maxsize=4096)
+def _tight(style: str) -> str:
+    """No space after ';' or ',', no final ';'. Values here never hold ';' or ',' inside
+    quotes (font names are the only quotes). Most elements share a few styles: remembered."""
+    return SPACE_RE.sub(r"\1", style).strip().rstrip(";")
 
 
 def _serialise(tree: html.HtmlElement, document: str) -> str:

@@ -28,6 +28,7 @@ else:
     np = Lazy("numpy", __name__, "np")
 
 Entry = tuple[Issue, Article]
+DECAY_TABLES = 8
 Skip = Callable[[Article], str | None]  # why a candidate is shown in the email already, or None
 
 
@@ -111,7 +112,8 @@ class RelatedIndex:
             ((len(p.strip("*?")), -n), w, re.compile(fnmatch.translate(p)).match)
             for n, (p, w) in enumerate(rules.weights.items())
         )[::-1]
-        self._decays: dict[int, np.ndarray] = {}
+        self._decays: dict[int, np.ndarray] = {}  # the last few issue dates' (see decays)
+        self._terms: tuple[int, dict[str, Term]] = (-1, {})  # one issue's, by tag: they repeat
         self._diversity: Diversity | None = None  # built on first use
         issues = published_in_order(archive)
         self.keys = [issue.sort_key for issue, _ in issues]
@@ -121,6 +123,7 @@ class RelatedIndex:
         ordinals = np.fromiter((a.published.toordinal() for a in self.articles), np.int64)
         days, self.day_of = np.unique(ordinals, return_inverse=True)
         self.days = days.tolist()
+        self._days = days.astype(np.int64)
         self._day_index = {day: n for n, day in enumerate(self.days)}
         self.minus_day = -ordinals
         self.latest = np.maximum.accumulate(ordinals) if len(ordinals) else ordinals
@@ -162,12 +165,15 @@ class RelatedIndex:
     def terms(self, issue: Issue, article: Article) -> tuple[Term, ...]:
         """The article's tags in a fixed order, each with its weight, rarity and fate."""
         n = self.cut(issue)
-        return tuple(self._term(tag, n) for tag in sorted(article.tags))
+        if self._terms[0] != n:
+            self._terms = (n, {})
+        known = self._terms[1]
+        return tuple(known.get(tag) or known.setdefault(tag, self._term(tag, n)) for tag in sorted(article.tags))
 
     def _term(self, tag: str, n: int) -> Term:
         weight = self.weight(tag)
         postings = self.postings.get(tag)
-        df = 0 if postings is None else int(np.searchsorted(postings, n))
+        df = 0 if postings is None else int(postings.searchsorted(n))
         rarity = math.log1p(n / df) if self.rules.idf and df else 1.0
         dropped = ""
         if not weight:
@@ -237,7 +243,7 @@ class RelatedIndex:
         raw = np.zeros(max(0, cut - low))
         for term in terms:
             postings = self.postings[term.tag][: term.df]
-            start = int(np.searchsorted(postings, low))
+            start = int(postings.searchsorted(low))
             raw[postings[start:] - low] += term.value
         # A score is never above its raw sum (decay <= 1): filter before gathering decays.
         found = np.flatnonzero(raw >= max(self.rules.min_score, np.finfo(float).tiny))
@@ -268,7 +274,7 @@ class RelatedIndex:
             - int(rules.half_life_days * math.log2(best / rules.min_score))
             - 1
         )
-        return int(np.searchsorted(self.latest, oldest))
+        return int(self.latest.searchsorted(oldest))
 
     def scan_related_for(self, issue: Issue, article: Article) -> tuple[RelatedPick, ...]:
         """The same picks by scoring every earlier article: the reference for tests."""
@@ -290,9 +296,13 @@ class RelatedIndex:
         """
         today = issue.date.toordinal()
         if today not in self._decays:
-            ages = np.maximum(0, today - np.asarray(self.days, dtype=np.int64))
+            ages = np.maximum(0, today - self._days)
             half_life = self.rules.half_life_days
             values = np.power(0.5, ages / half_life) if half_life else np.ones(len(ages))
+            # A table per distinct published day: kept for the last few issue dates only
+            # (issues are selected in date order), else 5,000 issues hold 1.4 GB of them.
+            if len(self._decays) >= DECAY_TABLES:
+                del self._decays[next(iter(self._decays))]
             self._decays[today] = values
         return self._decays[today]
 

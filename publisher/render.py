@@ -103,6 +103,15 @@ def render_outcome(env: Environment, view: IssueView) -> Outcome:
 
 
 _worker_env: Environment | None = None
+# The views to render, set before the workers fork: they inherit them, and are sent only
+# ids (pickling a view and its records cost the parent and the worker a tenth of a render).
+_forked_views: dict[str, IssueView] = {}
+
+
+def _forget_forked() -> None:
+    global _worker_env
+    _worker_env = None
+    _forked_views.clear()
 
 
 def _start_worker(theme: Theme) -> None:
@@ -110,9 +119,9 @@ def _start_worker(theme: Theme) -> None:
     _worker_env = theme.environment()
 
 
-def _render_in_worker(view: IssueView) -> Outcome:
+def _render_in_worker(item: IssueView | str) -> Outcome:
     assert _worker_env is not None
-    return render_outcome(_worker_env, view)
+    return render_outcome(_worker_env, _forked_views[item] if isinstance(item, str) else item)
 
 
 def render_issues(
@@ -195,10 +204,22 @@ def _start(
     workers = min(len(views), available_cores()) if parallel else 1
     if workers < 2:
         return {v.issue.id: _done(render_outcome(env, v)) for v in views}
-    pool = stack.enter_context(
-        ProcessPoolExecutor(workers, _context(), initializer=_start_worker, initargs=(theme,))
-    )
-    return {v.issue.id: pool.submit(_render_in_worker, v) for v in views}
+    context = _context()
+    if context is None:  # spawned workers: each is sent its views, and makes its environment
+        pool = stack.enter_context(
+            ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(theme,))
+        )
+        return {v.issue.id: pool.submit(_render_in_worker, v) for v in views}
+    # Forked: the first issue renders here, warming the environment (templates loaded, the
+    # stylesheet parsed, premailer imported) that the workers then inherit with the views.
+    global _worker_env
+    first, *rest = views
+    done = {first.issue.id: _done(render_outcome(env, first))}
+    _worker_env = env
+    _forked_views.update((v.issue.id, v) for v in rest)
+    stack.callback(_forget_forked)  # once the pool has shut down
+    pool = stack.enter_context(ProcessPoolExecutor(workers, context))
+    return done | {v.issue.id: pool.submit(_render_in_worker, v.issue.id) for v in rest}
 
 
 def _context() -> BaseContext | None:

@@ -95,13 +95,30 @@ class Matcher:
         )
 
 
+class SectionMatcher:
+    """Whether matching_rule finds a match, from Matchers of the tags and categories of an
+    archive; an article carrying one the archive has not (a draft's) is tried the slow way."""
+
+    def __init__(self, section: Section, tags: set[str], categories: set[str]) -> None:
+        self.section, self.tags, self.categories = section, tags, categories
+        self.rules = [Matcher(m, tags, categories) for m in section.matches]
+
+    def __call__(self, article: Article) -> bool:
+        if self.tags.issuperset(article.tags) and article.category.lower() in self.categories:
+            return any(rule(article) for rule in self.rules)
+        return matching_rule(article, self.section) is not None
+
+
+def archive_terms(articles: Sequence[Article]) -> tuple[set[str], set[str]]:
+    """Every tag, and every category (lowercased), of the articles."""
+    return set().union(*(a.tags for a in articles)), {a.category.lower() for a in articles}
+
+
 def matched_positions(section: Section, articles: Sequence[Article]) -> list[int]:
     """The positions of the articles that meet one of the section's matches: the same as
     `[n for n, a in enumerate(articles) if matching_rule(a, section)]`, only faster."""
-    tags: set[str] = set().union(*(a.tags for a in articles))
-    categories = {a.category.lower() for a in articles}
-    rules = [Matcher(m, tags, categories) for m in section.matches]
-    return [n for n, a in enumerate(articles) if any(rule(a) for rule in rules)]
+    matcher = SectionMatcher(section, *archive_terms(articles))
+    return [n for n, a in enumerate(articles) if matcher(a)]
 
 
 def describe_match(match: Match) -> str:
@@ -135,10 +152,13 @@ class SectionIndex:
         self.rank = {issue.id: n for n, (issue, _) in enumerate(groups)}
         self.days = [a.published.toordinal() for _, a in self.entries]
         self.by_id = {a.id: (i, a) for i, a in self.entries}
+        terms = archive_terms([a for _, a in self.entries])
+        self.matchers = {s.name: SectionMatcher(s, *terms) for s in sections}
         self.matched = {s.name: self._matched(s) for s in sections}
 
     def _matched(self, section: Section) -> Matched:
-        positions = matched_positions(section, [a for _, a in self.entries])
+        matcher = self.matchers[section.name]
+        positions = [n for n, (_, a) in enumerate(self.entries) if matcher(a)]
         keys = {
             n: order_key(section, *self.entries[n], self.rank[self.entries[n][0].id])
             for n in positions
@@ -148,7 +168,9 @@ class SectionIndex:
 
     def _ordered(self, section: Section, issue: Issue) -> list[tuple[OrderKey, Entry]]:
         """The issue's own matching articles; they rank above every other issue's."""
-        own = [a for a in issue.articles if matching_rule(a, section)]
+        matcher = self.matchers.get(section.name)
+        own = [a for a in issue.articles
+               if (matcher(a) if matcher is not None else matching_rule(a, section) is not None)]
         return sorted((order_key(section, issue, a, len(self.rank)), (issue, a)) for a in own)
 
     def _others(self, section: Section, issue: Issue) -> Iterator[tuple[OrderKey, Entry]]:

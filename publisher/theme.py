@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,6 +29,7 @@ def builtin_templates() -> Path:
     return names.builtin_templates()
 
 
+@lru_cache(maxsize=4096)
 def long_date(value: date) -> str:
     return f"{value.day} {value:%B %Y}"
 
@@ -35,14 +37,33 @@ def long_date(value: date) -> str:
 def wrap(text: str, width: int = 72, indent: str = "") -> str:
     """Wrap each paragraph near 72 columns; long URLs are never broken."""
     paragraphs = text.split("\n")
-    return "\n".join(
-        textwrap.fill(
-            p, width=width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
-        )
-        if p.strip()
-        else ""
-        for p in paragraphs
+    return "\n".join(_fill(p, width, indent) if p.strip() else "" for p in paragraphs)
+
+
+def _fill(paragraph: str, width: int, indent: str) -> str:
+    if paragraph.isprintable() and "  " not in paragraph and paragraph.strip(" ") == paragraph:
+        return _greedy(paragraph, width, indent)
+    return textwrap.fill(
+        paragraph, width=width, subsequent_indent=indent, break_long_words=False,
+        break_on_hyphens=False,
     )
+
+
+def _greedy(paragraph: str, width: int, indent: str) -> str:
+    """textwrap.fill's lines for words between single spaces (white space other than " "
+    is not printable): a word joins the line if it fits, else starts the next one; a word
+    longer than a line stands alone (break_long_words=False). Tests compare the two."""
+    lines: list[str] = []
+    line: list[str] = []
+    length, room = 0, width
+    for word in paragraph.split(" "):
+        if line and length + 1 + len(word) > room:
+            lines.append(" ".join(line))
+            line, length, room = [], 0, width - len(indent)
+        length += len(word) + (1 if line else 0)
+        line.append(word)
+    lines.append(" ".join(line))
+    return ("\n" + indent).join(lines)
 
 
 def add_params(url: str, params: Mapping[str, str]) -> str:
@@ -53,6 +74,22 @@ def add_params(url: str, params: Mapping[str, str]) -> str:
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     query.update({k: v for k, v in params.items() if k not in query})
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def tracking(params: Mapping[str, str]) -> Callable[[str], str]:
+    """The utm filter: add_params with the newsletter's parameters, remembered per URL (an
+    article's link is in the HTML and the text, and in every later issue that picks it)."""
+    fixed = dict(params)
+
+    @lru_cache(maxsize=8192)
+    def remembered(url: str) -> str:
+        return add_params(url, fixed)
+
+    def utm(url: str) -> str:
+        # Only plain str is remembered: a Markup equal to it must keep its own type.
+        return remembered(url) if type(url) is str else add_params(url, fixed)
+
+    return utm
 
 
 class CompiledTemplates(FileSystemBytecodeCache):
@@ -104,6 +141,6 @@ def make_environment(
         first_sentence=first_sentence,
         long_date=long_date,
         wrap=wrap,
-        utm=lambda url: add_params(url, utm or {}),
+        utm=tracking(utm or {}),
     )
     return env

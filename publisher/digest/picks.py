@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from publisher.config import Config, Section
 from publisher.digest import RULES_VERSION
@@ -33,6 +34,13 @@ def rules_version(issue: Issue, layout: str = "stories") -> int:
     return 1 if issue.is_published and layout == "stories" else RULES_VERSION
 
 
+@lru_cache(maxsize=32768)
+def link_key(url: str) -> str:
+    """normalize_url, remembered: an article's link is keyed once as the issue's own, then
+    again in every later issue that picks it (a third of a cold selection, unremembered)."""
+    return normalize_url(url)
+
+
 class Shown:
     """Where the email first shows each article, by id and by normalised URL."""
 
@@ -44,10 +52,10 @@ class Shown:
         self.add_url(article.url, where)
 
     def add_url(self, url: str, where: str) -> None:
-        self._where.setdefault(normalize_url(url), where)
+        self._where.setdefault(link_key(url), where)
 
     def why(self, article: Article) -> str | None:
-        where = self._where.get(article.id) or self._where.get(normalize_url(article.url))
+        where = self._where.get(article.id) or self._where.get(link_key(article.url))
         return f"{SHOWN} {where}" if where else None
 
 
