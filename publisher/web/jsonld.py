@@ -19,14 +19,16 @@ from publisher.selection import IssueView
 CONTEXT = "https://schema.org"
 # Inside <script>, "</script>" or "<!--" would end or bend the element; U+2028/2029 broke old
 # JavaScript parsers. JSON allows each of these as \\u escapes, so the data is unchanged.
-_SCRIPT_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                   ("\u2029", "\\u2029"))
 
 
 def script_json(data: Any) -> str:
     """JSON safe to place verbatim between <script> and </script>."""
-    return json.dumps(data, ensure_ascii=False, indent=1).translate(_SCRIPT_ESCAPES)
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    for char, escape in _SCRIPT_ESCAPES:  # five replace()s: str.translate with a dict is 40x slower
+        text = text.replace(char, escape)
+    return text
 
 
 def organisation(config: Config) -> dict[str, Any]:
