@@ -157,7 +157,7 @@ def render_issues(
         and not _from_cache(cache, v.issue.id, keys[v.issue.id], result, spill)
     ]
     with ExitStack() as stack:
-        pending = _start(theme, env, misses, stack, parallel)
+        pending = _start(theme, env, misses, stack, parallel, meanwhile is not None)
         if meanwhile is not None:
             meanwhile()
         for view in progress(views) if progress else views:
@@ -198,13 +198,20 @@ def _from_cache(cache: IssueCache, issue_id: str, key: str, result: Rendered, sp
 
 
 def _start(
-    theme: Theme, env: Environment, views: list[IssueView], stack: ExitStack, parallel: bool
+    theme: Theme, env: Environment, views: list[IssueView], stack: ExitStack, parallel: bool,
+    overlap: bool = False,
 ) -> dict[str, Future[Outcome]]:
-    """Submit every view at once, before any progress bar thread starts, then fork."""
-    workers = min(len(views), available_cores()) if parallel else 1
+    """Submit every view at once, before any progress bar thread starts, then fork.
+    overlap: this process has other work meanwhile, so even one issue renders in a worker."""
+    cores = available_cores() if parallel else 1
+    context = _context()
+    if overlap and context is not None and 0 < len(views) <= cores and cores > 1:
+        # A few issues (an edit): each in a worker of its own, while this process makes the
+        # site pages; the workers import premailer and warm their own environment meanwhile.
+        return _forked(env, views, [], stack, len(views), context)
+    workers = min(len(views), cores)
     if workers < 2:
         return {v.issue.id: _done(render_outcome(env, v)) for v in views}
-    context = _context()
     if context is None:  # spawned workers: each is sent its views, and makes its environment
         pool = stack.enter_context(
             ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(theme,))
@@ -212,14 +219,23 @@ def _start(
         return {v.issue.id: pool.submit(_render_in_worker, v) for v in views}
     # Forked: the first issue renders here, warming the environment (templates loaded, the
     # stylesheet parsed, premailer imported) that the workers then inherit with the views.
-    global _worker_env
     first, *rest = views
-    done = {first.issue.id: _done(render_outcome(env, first))}
+    return _forked(env, rest, [first], stack, workers, context)
+
+
+def _forked(
+    env: Environment, views: list[IssueView], here: list[IssueView], stack: ExitStack, workers: int,
+    context: BaseContext,
+) -> dict[str, Future[Outcome]]:
+    """`here` rendered in this process first, then `views` in forked workers, which inherit
+    the environment and the views (they are sent only ids)."""
+    global _worker_env
+    done = {v.issue.id: _done(render_outcome(env, v)) for v in here}
     _worker_env = env
-    _forked_views.update((v.issue.id, v) for v in rest)
+    _forked_views.update((v.issue.id, v) for v in views)
     stack.callback(_forget_forked)  # once the pool has shut down
     pool = stack.enter_context(ProcessPoolExecutor(workers, context))
-    return done | {v.issue.id: pool.submit(_render_in_worker, v.issue.id) for v in rest}
+    return done | {v.issue.id: pool.submit(_render_in_worker, v.issue.id) for v in views}
 
 
 def _context() -> BaseContext | None:

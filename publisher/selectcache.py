@@ -59,9 +59,16 @@ def issue_fields(issue: Issue) -> str:
 
 
 def own_fields(issue: Issue) -> str:
-    """All of the issue itself: the digest's picks read its intro and summaries (links shown
-    once), notes and images (compact items), rules_version. Editing it re-selects it alone."""
-    return issue.model_dump_json() + issue_fields(issue)
+    """All of the issue itself but what is only shown: the digest's picks read its intro and
+    summaries (links shown once), notes and images (compact items), rules_version; no rule
+    reads a title, an author or the preheader. Editing it re-selects it alone; retitling an
+    article re-selects nothing (its view is rebuilt with the new title)."""
+    return issue.model_dump_json(exclude=SHOWN_ONLY) + issue_fields(issue)
+
+
+# Fields only shown, never read by selection (grep publisher/digest, rules, related, diversity
+# for `.title`/`.author`/`.preheader` before a rule starts reading one).
+SHOWN_ONLY: Any = {"title": True, "preheader": True, "articles": {"__all__": {"title", "author"}}}
 
 
 def selection_keys(workspace: Workspace, code: str, sealed: Sealed | None = None) -> dict[str, str]:

@@ -159,7 +159,7 @@ def test_each_edit_rebuilds_what_changes_and_equals_a_cold_build(
     assert changed, "the edit changed nothing: the test is not testing"
 
 
-def test_a_title_edit_selects_only_its_issue_again(archive: Path) -> None:
+def test_a_title_edit_selects_nothing_again(archive: Path) -> None:
     from publisher.selectcache import SelectionCache, select_cached
     from publisher.workspace import load_workspace
 
@@ -167,9 +167,20 @@ def test_a_title_edit_selects_only_its_issue_again(archive: Path) -> None:
     workspace = load_workspace(archive)
     cache = SelectionCache(archive / ".build.generations" / "cache")
     views = select_cached(workspace, list(workspace.issues), cache)
-    assert cache.selected == [issue_files(archive)[5].stem]  # its own intro and summaries count
+    assert cache.selected == []  # no rule reads a title: the views are rebuilt with the new one
     titles = {a.title for v in views for picks in v.related.values() for p in picks for a in [p.article]}
     assert "A new title" in titles | {a.title for v in views for a in v.issue.articles}
+
+
+def test_a_summary_edit_selects_only_its_issue_again(archive: Path) -> None:
+    from publisher.selectcache import SelectionCache, select_cached
+    from publisher.workspace import load_workspace
+
+    edit_issue(issue_files(archive)[5], set_first_article("summary", "See [this](https://example.org/x)."))
+    workspace = load_workspace(archive)
+    cache = SelectionCache(archive / ".build.generations" / "cache")
+    select_cached(workspace, list(workspace.issues), cache)
+    assert cache.selected == [issue_files(archive)[5].stem]  # its links count: shown once
 
 
 def test_a_tag_edit_selects_that_issue_and_the_later_ones_again(archive: Path) -> None:

@@ -103,7 +103,10 @@ class Runner:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.env = {**os.environ, "PYTHONPATH": str(REPO)}
+        # As an installed publisher runs: pip compiles its bytecode at install, so a run never
+        # compiles publisher's modules (PYTHONDONTWRITEBYTECODE, if set here, is dropped).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        self.env = {**env, "PYTHONPATH": str(REPO)}
         self.peak_rss = 0  # of the children, kB (Linux ru_maxrss)
 
     def run(self, *args: str) -> float:
