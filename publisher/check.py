@@ -192,7 +192,8 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     cache = IssueCache(workspace.output)
     memo: Memo = {}
     prime(memo, workspace, picks.sealed)
-    rendered = render_issues(theme, views, cache, memo=memo)
+    # The build's own keys (from the stored picks), so each finds what the other rendered.
+    rendered = render_issues(theme, views, cache, memo=memo, picked=picks.picked(v.issue.id for v in views))
     # Left warm for the next build: entries are content-addressed and written whole or not at
     # all, so one made here is exactly what the build would render (and a full disk costs nothing).
     rendered.keep(cache)

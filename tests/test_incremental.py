@@ -214,9 +214,17 @@ def test_check_leaves_the_caches_warm_for_build(example: Path) -> None:
     assert run_cli("check", cwd=example).code == 0
     cache = example / ".build.generations" / "cache"
     assert (cache / "selection.marshal").is_file() and any((cache / "issues").iterdir())
+
+    def entries() -> dict[str, list[str]]:
+        return {f.name: sorted(e.name for e in f.iterdir()) for f in (cache / "issues").iterdir() if f.is_dir()}
+
+    checked = entries()
     result = build(example, parallel=False)
     fresh = cold_tree(example, example.parent)
     assert public_tree(example / "build") == fresh and result.written
+    assert entries() == checked, "the build rendered under other keys than check did"
+    assert run_cli("check", cwd=example).code == 0
+    assert entries() == checked, "check after the build rendered again"
 
 
 BODIES = [
