@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,6 +162,8 @@ def build(
     spill = Spill(site.layout.home, SPILL_BUDGET)
     made = Outputs(Earlier(previous), spill=spill)
     prime(made.memo, workspace, picks.sealed)
+    storing = ThreadPoolExecutor(1, thread_name_prefix="publisher-cache")
+    rendered: Rendered | None = None
     try:
         # Issues the previous build made from the same inputs are reused; the rest render on
         # every core, while this process makes the site-wide pages.
@@ -169,6 +172,11 @@ def build(
                                  picks.picked(v.issue.id for v in todo))
         if rendered.problems:
             raise BuildError(rendered.problems)
+        # The render cache's entries are written under temporary names by a thread (mostly
+        # hashing and writing, which release the GIL) while this one makes the feeds and the
+        # generation (a third of a second of a cold build); they become entries once the
+        # generation is public, and are removed if the build fails.
+        stored = storing.submit(rendered.stage, cache)
         add_issue_files(made, todo, rendered)
         budget = email_budget(todo, made)
         add_feeds(env, workspace, views, rendered, cache, made, salt)
@@ -177,20 +185,24 @@ def build(
         record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems,
                           keys=dict(sorted(made.keys.items())))
         waiting = (lambda: on_wait(target.path)) if on_wait else None
-        written = site.publish(files, bool(ids), record, waiting,
-                               lambda: keep(rendered, cache, picks, workspace, record.hashes))
+        written = site.publish(files, bool(ids), record, waiting, lambda: keep(stored, rendered, cache, picks, workspace))
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
     except OSError as exc:  # setting outputs aside: the disk is full, or not writable
         raise BuildError(site.target.problem(*explain_os_error(exc, site.layout, "prepare"))) from exc
     finally:
+        storing.shutdown()  # before the set-aside outputs it reads go
+        if rendered is not None:
+            rendered.discard(cache)  # left staged only if the build failed
         spill.close()
     return BuildResult(target.path, sorted(wanted), Built(target.path, files), written, problems)
 
 
 def keep(
-    rendered: Rendered, cache: IssueCache, picks: SelectionCache, workspace: Workspace, hashes: dict[str, str]
+    stored: Future[None], rendered: Rendered, cache: IssueCache, picks: SelectionCache, workspace: Workspace
 ) -> None:
-    """Store what this build rendered and selected, for the next build (under its lock)."""
-    rendered.keep(cache, hashes)
+    """Store what this build rendered and selected, for the next build (under its lock): the
+    render cache's entries, once its thread has staged them, then the picks."""
+    stored.result()
+    rendered.commit(cache)
     picks.save(i.id for i in workspace.issues)

@@ -200,23 +200,44 @@ class IssueCache:
     def put(self, issue_id: str, key: str, files: dict[str, bytes], hashes: Mapping[str, str] | None = None) -> bool:
         """Store an entry; False if the disk would not take it (the build is not the worse).
         `hashes`: "sha256:<hex>" of some of the files, already known."""
+        return self.stage(issue_id, key, files, hashes) and self.commit(issue_id, key)
+
+    def stage(self, issue_id: str, key: str, files: dict[str, bytes], hashes: Mapping[str, str] | None = None) -> bool:
+        """Write an entry under a temporary name (what commit() then makes an entry, and
+        discard() removes); False if the disk would not take it."""
         if self.root is None:
             return False
-        folder = self.root / issue_id
-        # Beside the issues' folders, not in one: a killed build's is found by one listing.
-        tmp = self.root / f".{issue_id}.{key}.{os.getpid()}.tmp"
+        tmp = self._staged(issue_id, key)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(_encode(key, files, hashes or {}))
+        except OSError:
+            self.discard(issue_id, key)
+            return False
+        return True
+
+    def commit(self, issue_id: str, key: str) -> bool:
+        assert self.root is not None
+        folder, tmp = self.root / issue_id, self._staged(issue_id, key)
         try:
             if folder.is_file() or folder.is_symlink():
                 folder.unlink()  # not an entry folder: whatever it is, it is the cache's
             folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(_encode(key, files, hashes or {}))
             os.replace(tmp, folder / key)
             _keep_newest(folder, key)
         except OSError:
-            with suppress(OSError):
-                tmp.unlink(missing_ok=True)
+            self.discard(issue_id, key)
             return False
         return True
+
+    def discard(self, issue_id: str, key: str) -> None:
+        with suppress(OSError):
+            self._staged(issue_id, key).unlink(missing_ok=True)
+
+    def _staged(self, issue_id: str, key: str) -> Path:
+        # Beside the issues' folders, not in one: a killed build's is found by one listing.
+        assert self.root is not None
+        return self.root / f".{issue_id}.{key}.{os.getpid()}.tmp"
 
 
 def _keep_newest(folder: Path, key: str) -> None:

@@ -33,7 +33,16 @@ from publisher.outdir import (
     others_files,
     refuse_conflicts,
 )
-from publisher.output import Output, Same, carry, clear_spills, recycle, scan, write_generation
+from publisher.output import (
+    Output,
+    Same,
+    carry,
+    clear_spills,
+    recycle,
+    running,
+    scan,
+    write_generation,
+)
 
 NEXT_LINK = "next.link"  # the new symlink, before it is renamed over the output
 
@@ -224,7 +233,9 @@ def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:
         shutil.rmtree(link)
     clear_spills(layout.home)
     for stale in [*layout.home.glob(".*.tmp"), *layout.cache.glob("issues/.*.tmp")]:
-        stale.unlink()  # only builds write here, under the lock: these are a killed one's
+        pid = stale.name.rsplit(".", 2)[-2]  # every temporary name here ends .<pid>.tmp
+        if not (pid.isdigit() and running(int(pid))):
+            stale.unlink()  # a killed build's (this one stages its cache entries there)
 
 
 TRASH_PREFIX = "trash-"  # + a discarded generation's number: no generation any more

@@ -83,11 +83,11 @@ def clear_spills(home: Path) -> None:
     """Spill folders of builds that are no longer running (killed): under the build lock."""
     for folder in home.glob(f"{SPILL_PREFIX}*"):
         pid = folder.name.removeprefix(SPILL_PREFIX)
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not running(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -54,15 +54,34 @@ class Rendered:
     fresh: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
+    staged: list[str] = field(default_factory=list)  # issues whose cache entry awaits commit()
 
     def keep(self, cache: IssueCache, hashes: Mapping[str, str] | None = None) -> None:
         """Store the freshly rendered issues; called once the build has written its files.
         `hashes`: the SHA-256 the build recorded of each output (not computed twice)."""
+        self.stage(cache, hashes)
+        self.commit(cache)
+
+    def stage(self, cache: IssueCache, hashes: Mapping[str, str] | None = None) -> None:
+        """Write the fresh issues' cache entries under temporary names (see IssueCache.stage)."""
         hashes = hashes or {}
         for issue_id, key in self.fresh.items():
             files = {n: read_output(d) for n, d in self.files[issue_id].items()}
             known = {n: hashes[rel] for n in files if (rel := f"issues/{issue_id}/{n}") in hashes}
-            cache.put(issue_id, key, files, known)
+            if cache.stage(issue_id, key, files, known):
+                self.staged.append(issue_id)
+
+    def commit(self, cache: IssueCache) -> None:
+        """The staged entries made entries (once the build's generation is public)."""
+        for issue_id in self.staged:
+            cache.commit(issue_id, self.fresh[issue_id])
+        self.staged.clear()
+
+    def discard(self, cache: IssueCache) -> None:
+        """The staged entries removed: a build that fails leaves the cache as it was."""
+        for issue_id in self.staged:
+            cache.discard(issue_id, self.fresh[issue_id])
+        self.staged.clear()
 
     def feed_entry(self, issue_id: str, cache: IssueCache) -> str | None:
         """The issue's feed content: rendered by this build, else from the cache."""
