@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from publisher.records import Issue
 
@@ -64,14 +65,19 @@ class Sealed:
         if self.path is None or not (self.changed or set(self.entries) - wanted):
             return
         data = {k: v for k, v in self.entries.items() if k in wanted}
-        tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
-        with suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(marshal.dumps({"code": self.code, "entries": data}))
-            os.replace(tmp, self.path)
-        with suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        save_marshal(self.path, {"code": self.code, "entries": data})
         self.changed = False
+
+
+def save_marshal(path: Path, data: dict[str, Any]) -> None:
+    """A cache file, whole or not at all (temporary file, renamed); a failure is ignored."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(marshal.dumps(data))
+        os.replace(tmp, path)
+    with suppress(OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def sha(text: str) -> str:

@@ -35,7 +35,7 @@ from publisher.markup import SENTENCES, first_sentence
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick
 from publisher.rules import SectionIndex, SectionPicks
-from publisher.sealed import Entry, Sealed, sha
+from publisher.sealed import Entry, Sealed, save_marshal, sha
 from publisher.selection import IssueView, issue_number
 from publisher.workspace import Workspace
 
@@ -160,13 +160,7 @@ class SelectionCache:
         if self.path is None or not (self.changed or set(self.entries) - wanted):
             return
         data = {k: v for k, v in self.entries.items() if k in wanted}
-        tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
-        with suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(marshal.dumps({"python": PYTHON, "entries": data}))
-            os.replace(tmp, self.path)
-        with suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        save_marshal(self.path, {"python": PYTHON, "entries": data})
 
 
 def _code_digest() -> str:
