@@ -42,15 +42,20 @@ def wait_until(condition: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.02)
 
 
-def kill_at_random(ws: Path, engine: Engine, mailbox: Mailbox, rng: random.Random) -> set[str]:
-    """Start a run, kill -9 it at a random moment; the recipients it left uncertain."""
+def kill_at_random(ws: Path, engine: Engine, mailbox: Mailbox, rng: random.Random) -> set[str] | None:
+    """Start a run, kill -9 it at a random moment; the recipients it left uncertain, or None
+    if the run finished first (after several kills, few recipients are left: a quick machine
+    sends them all within the random wait)."""
     proc = start_send(ws, "2024-16", "--yes")
     time.sleep(rng.uniform(0.3, 2.5))
     if rng.random() < 0.5:  # half of the kills strike while messages are flowing
         before = mailbox.total()
         wait_until(lambda: mailbox.total() > before + rng.randint(1, 150) or proc.poll() is not None)
-    proc.send_signal(signal.SIGKILL)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    if proc.returncode == 0:
+        return None
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read() if proc.stderr else ""
     return set(states(engine).get("sending", []))
 
@@ -69,11 +74,14 @@ def test_kill_nine_and_resume(tmp_path: Path, backend: str, request: pytest.Fixt
         kills = 0
         while kills < 12:
             left = uncertain | set(states(engine).get("sending", []))
-            new = kill_at_random(ws, engine, server.mailbox, rng) - left
+            found = kill_at_random(ws, engine, server.mailbox, rng)
+            if found is None:  # the run finished before its kill: nothing left to strike
+                break
+            new = found - left
             assert len(new) <= CONCURRENCY, (seed, new)  # at most the messages in flight
             uncertain |= new
             kills += 1
-        assert len(states(engine).get("sent", [])) < 5000, "the kills came too late to matter"
+        assert kills >= 4, (seed, kills, "the runs finished before the kills could matter")
         finish = send(ws, "2024-16", "--yes")
         assert finish.code == 0, (seed, finish.stderr)
         if uncertain:
