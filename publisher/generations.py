@@ -245,8 +245,7 @@ def discard(layout: Layout, number: int) -> None:
     """A generation out of the way at once (one rename: it is no generation any more), its
     files deleted by a background process: unlinking thousands of files was a tenth of a
     one-edit rebuild, and nothing waits for it."""
-    trash = layout.home / f"{TRASH_PREFIX}{number}"
-    shutil.rmtree(trash, ignore_errors=True)
+    trash = layout.home / f"{TRASH_PREFIX}{number}"  # none left: clear_leftovers removed them
     os.rename(layout.folder(number), trash)
     layout.manifest(number).unlink(missing_ok=True)
     delete_later(trash)

@@ -88,6 +88,7 @@ def clear_spills(home: Path) -> None:
 
 
 def running(pid: int) -> bool:
+    """Is process `pid` alive (on this host)? One that is not ours to signal still is."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -19,6 +19,7 @@ from publisher.delivery.db import guarded
 from publisher.delivery.ledger import as_utc, utcnow
 from publisher.delivery.schema import send_leases
 from publisher.errors import Problem, PublisherError
+from publisher.output import running
 
 
 class LeaseError(PublisherError):
@@ -36,12 +37,8 @@ def process_start(pid: int) -> str:
 
 def is_alive(pid: int, owner: str) -> bool:
     """Is the lease's owner still running? Only answerable for a process on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not running(pid):
         return False
-    except PermissionError:
-        return True
     start = owner.rsplit(":", 1)[-1]
     return not start or not Path("/proc").is_dir() or process_start(pid) == start
 
