@@ -29,7 +29,7 @@ from publisher.render import (
     render_issues,
     template_problem,
 )
-from publisher.reuse import Earlier, Outputs
+from publisher.reuse import Earlier, Outputs, key_of
 from publisher.selectcache import SelectionCache, prime, views_for
 from publisher.selection import IssueView
 from publisher.site import render_index
@@ -83,11 +83,30 @@ def email_budget(views: list[IssueView], out: Outputs) -> list[Problem]:
     return found
 
 
-def render_pages(env: Environment, config: Config, views: list[IssueView], out: Outputs, salt: str) -> None:
+def render_pages(
+    env: Environment, config: Config, views: list[IssueView], out: Outputs, salt: str, keys: Mapping[str, str]
+) -> None:
     """The archive index and the web extras: they need no issue's rendered files, so they are
-    made while the workers render the issues."""
+    made while the workers render the issues. The extras (published issues only) are one
+    group: when no published issue's render key changed, nor the config, the previous
+    build's are kept whole, and a draft's edit computes none of their 200 pages."""
     out.put("index.html", render_index(env, config, views).encode())
-    render_web(env, config, views, out, salt)
+    key = group_key("web", salt, config, views, keys)
+    if key is None or not out.reuse_group("web", key):
+        with out.group("web", key):
+            render_web(env, config, views, out, salt)
+
+
+def group_key(
+    name: str, salt: str, config: Config, views: list[IssueView], keys: Mapping[str, str]
+) -> str | None:
+    """What the published issues' site-wide files are made from: the salt, the whole config
+    and each published issue's render key, which names everything its view holds (record,
+    number, picks, the records they show). None if some issue has no key (a partial build)."""
+    published = [v.issue.id for v in views if v.issue.is_published]
+    if not all(i in keys for i in published):
+        return None
+    return key_of(name, salt, config.model_dump_json(), *(f"{i}:{keys[i]}" for i in published))
 
 
 def add_feeds(
@@ -117,7 +136,10 @@ def add_feeds(
             found = template.render(view=view, config=view.config)
         return xml_text(found)
 
-    render_feeds(workspace.config, published, contents, out, fill, salt)
+    key = group_key("feeds", salt, workspace.config, published, rendered.keys)
+    if key is None or not out.reuse_group("feeds", key):
+        with out.group("feeds", key):
+            render_feeds(workspace.config, published, contents, out, fill, salt)
 
 
 def build(
@@ -168,7 +190,8 @@ def build(
         # Issues the previous build made from the same inputs are reused; the rest render on
         # every core, while this process makes the site-wide pages.
         rendered = render_issues(theme, todo, cache, progress, parallel, made.earlier,
-                                 lambda: render_pages(env, workspace.config, views, made, salt), made.memo, spill,
+                                 lambda keys: render_pages(env, workspace.config, views, made, salt, keys),
+                                 made.memo, spill,
                                  picks.picked(v.issue.id for v in todo))
         if rendered.problems:
             raise BuildError(rendered.problems)
@@ -183,7 +206,8 @@ def build(
         files = made.files
         problems += budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
         record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems,
-                          keys=dict(sorted(made.keys.items())))
+                          keys=dict(sorted(made.keys.items())),
+                          groups={k: [v[0], *(p for p in v[1:] if p in files)] for k, v in made.groups.items()})
         waiting = (lambda: on_wait(target.path)) if on_wait else None
         written = site.publish(files, bool(ids), record, waiting, lambda: keep(stored, rendered, cache, picks, workspace))
     except TemplateError as exc:

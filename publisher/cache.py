@@ -22,12 +22,13 @@ from pydantic import BaseModel
 
 from publisher.config import Config
 from publisher.generations import Layout
+from publisher.related import StoredPicks
 from publisher.selection import IssueView
 
 ALWAYS_READ = ("newsletter", "email", "build")
 CONFIG_NAME = re.compile(r"\bconfig\.(\w+)(?:\.(\w+))?")  # config.feeds.formats, config.feeds
 BARE_CONFIG = re.compile(r"\bconfig\b(?![.\w])")
-RENDERING_PACKAGES = ("jinja2", "premailer", "cssutils", "lxml", "nh3", "markdown-it-py")
+RENDERING_PACKAGES = ("jinja2", "premailer", "cssutils", "lxml", "nh3", "markdown-it-py", "feedgen")
 Memo = dict[int, tuple[BaseModel, str]]
 KEEP = 2  # entries kept per issue
 
@@ -76,8 +77,11 @@ def _shown(view: IssueView, memo: Memo) -> str:
     for s in view.sections:
         parts.append(digest_of(s.section, memo))
         parts += [digest_of(a, memo) for a in s.articles]
-    for picks in view.related.values():
-        parts += [digest_of(p.article, memo) for p in picks]
+    if isinstance(view.related, StoredPicks):  # not made into picks to be named
+        parts += [digest_of(a, memo) for a in view.related.articles()]
+    else:
+        for picks in view.related.values():
+            parts += [digest_of(p.article, memo) for p in picks]
     for group in view.groups:
         parts += [digest_of(i.article, memo) for i in group.items]
         parts += [digest_of(p.article, memo) for p in group.related]

@@ -73,10 +73,20 @@ def matches_any(patterns: tuple[str, ...], tag: str) -> bool:
     return any(fnmatchcase(tag, p) for p in patterns)
 
 
-@lru_cache(maxsize=2**18)  # a tuple per article: 75,000 in a 5,000-issue archive
 def visible(patterns: tuple[str, ...], tags: tuple[str, ...]) -> tuple[str, ...]:
-    """visible_tags, given internal_patterns() (a loop over many articles asks for it once)."""
-    return tuple(t for t in tags if not matches_any(patterns, t))
+    """visible_tags, given internal_patterns(): asked per article (75,000 in a 5,000-issue
+    archive), so an article whose tags are all known to be visible costs one set test."""
+    shown = _shown.get(patterns)
+    if shown is None:
+        shown = _shown[patterns] = set()
+    if shown.issuperset(tags):
+        return tags
+    kept = tuple(t for t in tags if not matches_any(patterns, t))
+    shown.update(kept)
+    return kept
+
+
+_shown: dict[tuple[str, ...], set[str]] = {}  # per patterns: the tags found visible so far
 
 
 def tag_slugs(tags: Iterable[str]) -> dict[str, str]:

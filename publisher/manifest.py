@@ -25,6 +25,7 @@ class Manifest:
     warnings: list[Problem] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)  # SHA-256 of files, to compare unread
     keys: dict[str, str] = field(default_factory=dict)  # what each file was made from (keys.py)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # name: [key, its files...] (reuse.py)
 
     @classmethod
     def read(cls, path: Path) -> Manifest | None:
@@ -45,7 +46,8 @@ class Manifest:
     def copy(self) -> Manifest:
         return dataclasses.replace(self, files=dict(self.files), built=list(self.built),
                                    issues=list(self.issues), warnings=list(self.warnings),
-                                   hashes=dict(self.hashes), keys=dict(self.keys))
+                                   hashes=dict(self.hashes), keys=dict(self.keys),
+                                   groups={k: list(v) for k, v in self.groups.items()})
 
     @classmethod
     def _parse(cls, path: Path) -> Manifest | None:
@@ -59,6 +61,7 @@ class Manifest:
                 warnings=[Problem(**p) for p in data["warnings"]],
                 hashes={str(k): str(v) for k, v in data.get("hashes", {}).items()},
                 keys={str(k): str(v) for k, v in data.get("keys", {}).items()},
+                groups={str(k): [str(p) for p in v] for k, v in data.get("groups", {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None

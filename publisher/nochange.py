@@ -18,7 +18,7 @@ from pathlib import Path
 from publisher.errors import Problem
 from publisher.generations import Layout
 from publisher.names import CONFIG_FILE
-from publisher.stamp import BuildStamp
+from publisher.stamp import BuildStamp, forget_inputs
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ def unchanged(root: Path, ids: list[str], out: Path | None, drafts: bool) -> Las
     stamp = BuildStamp.of(root, root / templates, (sorted(ids), drafts))
     manifest = stamp.current(Layout(target))
     if manifest is None:
-        return None
+        return None  # the build follows, and takes the stamp's digest from here
+    forget_inputs()  # nothing follows that could reuse it
     return LastBuild(target, manifest.issues, len(manifest.built), manifest.warnings)
 
 

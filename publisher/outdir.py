@@ -49,6 +49,7 @@ class Previous:
     files: dict[str, Stat] = field(default_factory=dict)  # the files publisher made in it
     hashes: dict[str, str] = field(default_factory=dict)  # their SHA-256, where recorded
     keys: dict[str, str] = field(default_factory=dict)  # the inputs each was made from
+    groups: dict[str, list[str]] = field(default_factory=dict)  # files made together, by one key
 
 
 def output_target(root: Path, config: Config, out: Path | None) -> Target:
@@ -160,7 +161,7 @@ def _ours(target: Target, home: Path, current: int | None) -> Previous:
     files = manifest.files if manifest else {rel: [0, 0] for rel in entries(folder)}
     if manifest is None:
         return Previous("ours", folder, current, files)
-    return Previous("ours", folder, current, files, manifest.hashes, manifest.keys)
+    return Previous("ours", folder, current, files, manifest.hashes, manifest.keys, manifest.groups)
 
 
 def _unlinked(home: Path) -> Previous:
@@ -205,10 +206,12 @@ def others_files(previous: Previous) -> list[str]:
 
 def refuse_conflicts(target: Target, others: list[str], wanted: set[str]) -> None:
     """A file of someone else's where the build writes a file, or needs a folder."""
-    folders = {parent.as_posix() for rel in wanted for parent in Path(rel).parents}
+    if not others:
+        return  # the usual case: nothing of anyone else's (26,000 outputs at 5,000 issues)
+    folders = {rel[:n] for rel in wanted for n, c in enumerate(rel) if c == "/"}
     for rel in others:
         blocked = rel in wanted or rel in folders
-        inside = any(parent.as_posix() in wanted for parent in Path(rel).parents)
+        inside = any(rel[:n] in wanted for n, c in enumerate(rel) if c == "/")
         if blocked or inside:
             what = "a folder" if rel in folders else "a file"
             raise target.refuse(

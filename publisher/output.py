@@ -41,7 +41,7 @@ class Same:
 
     digest: str  # "sha256:..." as the previous manifest recorded it
     size: int
-    source: Path | None = None  # the previous generation's file (kept while this build writes)
+    source: str | Path | None = None  # the previous generation's file (kept while this build writes)
     fresh: bool = False  # made by this build and set aside on disk (see Spill), not reused
     inode: int = 0  # of `source` when it was found unchanged: a recycled folder's link to it is kept
 
@@ -54,7 +54,8 @@ def read_output(data: Output) -> bytes:
     if isinstance(data, bytes):
         return data
     assert data.source is not None
-    return data.source.read_bytes()
+    with open(data.source, "rb") as file:
+        return file.read()
 SPILL_PREFIX = "spill-"  # + the pid of the build whose outputs it holds
 
 

@@ -8,10 +8,11 @@ decay = 0.5 ** (age in days / half_life_days). Ties: score, then newer, then id.
 from __future__ import annotations
 
 import fnmatch
+import marshal
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from itertools import accumulate, chain
@@ -47,6 +48,51 @@ class RelatedPick:
     shared_tags: tuple[str, ...]
     contributions: tuple[float, ...] = ()  # weight x rarity of each shared tag
     decay: float = 1.0
+
+
+class StoredPicks(Mapping[str, tuple[RelatedPick, ...]]):
+    """An issue's related picks by article id, as the selection cache stores them: each
+    article's as marshal bytes of (id, score, shared tags, contributions, decay), made into
+    RelatedPicks when first read. An edit's build reads the picks of the few issues it
+    renders, not the 300,000 of a 5,000-issue archive; the picked articles (`shown`, in
+    order) are known without reading any."""
+
+    __slots__ = ("_by_id", "_made", "_shown", "_stored")
+
+    def __init__(self, stored: dict[str, bytes], shown: list[str], by_id: Mapping[str, Article]) -> None:
+        self._stored = stored
+        self._shown = shown
+        self._by_id = by_id
+        self._made: dict[str, tuple[RelatedPick, ...]] = {}
+
+    def __getitem__(self, key: str) -> tuple[RelatedPick, ...]:
+        made = self._made.get(key)
+        if made is None:
+            by_id = self._by_id
+            made = self._made[key] = tuple(
+                RelatedPick(by_id[a], float(s), tuple(t), tuple(map(float, c)), float(d))
+                for a, s, t, c, d in marshal.loads(self._stored[key])
+            )
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._stored
+
+    def articles(self) -> list[Article]:
+        """The picked articles, article by article, each one's picks in order."""
+        return list(map(self._by_id.__getitem__, self._shown))
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, tuple[RelatedPick, ...]]]]:
+        return dict, (dict(self.items()),)  # to a worker, as the plain dict select_issue makes
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 @dataclass(frozen=True)

@@ -150,19 +150,20 @@ def render_issues(
     progress: Progress | None = None,
     parallel: bool = True,
     earlier: Earlier | None = None,
-    meanwhile: Callable[[], None] | None = None,
+    meanwhile: Callable[[Mapping[str, str]], None] | None = None,
     memo: Memo | None = None,
     spill: Spill | None = None,
     picked: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Rendered:
     """Every issue's files: the previous build's where their key is unchanged, else cached
-    ones read back, the others rendered, in parallel if many. `meanwhile` runs in this
-    process while the workers render (the site-wide pages, which need no issue's files).
+    ones read back, the others rendered, in parallel if many. `meanwhile(keys)` runs in this
+    process while the workers render (the site-wide pages, which need no issue's files),
+    given every issue's render key.
     picked: each view's entry in the selection cache, which makes its key cheap."""
     result = Rendered()
     if not views:
         if meanwhile is not None:
-            meanwhile()
+            meanwhile({})
         return result
     env = theme.environment()
     salt = theme_salt(env, views[0].config)
@@ -178,7 +179,7 @@ def render_issues(
     with ExitStack() as stack:
         pending = _start(theme, env, misses, stack, parallel, meanwhile is not None)
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(keys)
         for view in progress(views) if progress else views:
             if view.issue.id in pending:  # popped: a done future would hold its files to the end
                 _collect(result, view.issue.id, keys[view.issue.id], pending.pop(view.issue.id), spill)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from itertools import islice
 
 from pydantic import BaseModel
 
@@ -39,7 +40,14 @@ class Earlier:
     def same(self, rel: str, key: str) -> Same | None:
         """The previous file of `rel` if it was made from `key` and is untouched since."""
         previous = self.previous
-        if previous is None or previous.folder is None or previous.keys.get(rel) != key:
+        if previous is None or previous.keys.get(rel) != key:
+            return None
+        return self.intact(rel)
+
+    def intact(self, rel: str) -> Same | None:
+        """The previous file of `rel` if it is still as the previous build left it."""
+        previous = self.previous
+        if previous is None or previous.folder is None:
             return None
         digest, recorded = previous.hashes.get(rel), previous.files.get(rel)
         if digest is None or recorded is None:
@@ -51,7 +59,7 @@ class Earlier:
             return None
         if not stat.S_ISREG(info.st_mode) or [info.st_size, info.st_mtime_ns] != recorded:
             return None  # changed by hand since: made again
-        return Same(digest, info.st_size, Path(path), inode=info.st_ino)
+        return Same(digest, info.st_size, path, inode=info.st_ino)  # a str: 26,000 at 5,000 issues
 
 
 @dataclass
@@ -63,6 +71,34 @@ class Outputs:
     keys: dict[str, str] = field(default_factory=dict)
     memo: Memo = field(default_factory=dict)  # records' digests, once per build
     spill: Spill | None = None  # where outputs past the memory budget go
+    groups: dict[str, list[str]] = field(default_factory=dict)  # name: [key, its files...]
+
+    def reuse_group(self, name: str, key: str) -> bool:
+        """Every file of group `name` from the previous build, if it made the group from
+        `key` and left each file untouched: nothing of it is computed (a group's key stands
+        for all its inputs, so its files' own keys need not be). Else False, and nothing."""
+        previous = self.earlier.previous
+        found = previous.groups.get(name) if previous is not None else None
+        if previous is None or not found or found[0] != key:
+            return False
+        paths = found[1:]
+        reused = [self.earlier.intact(rel) for rel in paths]
+        if not all(reused):
+            return False
+        for rel, data in zip(paths, reused, strict=True):
+            self.files[rel] = data  # type: ignore[assignment]  # all() above: none is None
+            if (known := previous.keys.get(rel)) is not None:
+                self.keys[rel] = known
+        self.groups[name] = found
+        return True
+
+    @contextmanager
+    def group(self, name: str, key: str | None) -> Iterator[None]:
+        """The files put inside make up group `name`, made from `key` (None: no group)."""
+        before = len(self.files)
+        yield
+        if key is not None:
+            self.groups[name] = [key, *islice(self.files, before, None)]
 
     def make(self, rel: str, key: str, render: Callable[[], bytes]) -> None:
         """files[rel]: the previous file if made from the same key, else render()."""

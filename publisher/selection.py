@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from publisher.config import Config
@@ -20,7 +21,7 @@ class IssueView:
     issue: Issue
     number: int
     sections: tuple[SectionPicks, ...]
-    related: dict[str, tuple[RelatedPick, ...]]
+    related: Mapping[str, tuple[RelatedPick, ...]]  # a StoredPicks when from the cache
     config: Config
     # The links and auto layouts: category groups, and the issue's "Related from the archive".
     groups: tuple[Group, ...] = ()

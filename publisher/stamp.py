@@ -43,7 +43,7 @@ class BuildStamp:
     def of(cls, root: Path, templates: Path, arguments: object) -> BuildStamp:
         """The stamp without a loaded config (see nochange.py)."""
         stamp = cls.__new__(cls)
-        stamp.digest = inputs_digest(root, templates, repr(arguments))
+        stamp.digest = inputs_digest(root, templates, repr(arguments), remember=True)
         return stamp
 
     def current(self, layout: Layout) -> Manifest | None:
@@ -75,16 +75,24 @@ class BuildStamp:
         return Replay(manifest.issues, files, manifest.warnings)
 
 
-def inputs_digest(root: Path, templates: Path, arguments: str) -> str:
+def inputs_digest(root: Path, templates: Path, arguments: str, remember: bool = False) -> str:
     """Config (file and PUBLISHER_ variables), issues, templates, code and the renderers' versions.
     Paths enter relative to their folder: `--root .` and `--root /abs/ws` give one digest."""
+    global _last
     digest = hashlib.sha256(arguments.encode())
     for key in sorted(k for k in os.environ if k.startswith("PUBLISHER_")):
         digest.update(f"{key}={os.environ[key]}\0".encode())
-    folders = [("workspace", root, [root / CONFIG_FILE, *sorted((root / ISSUES_DIR).glob("*.toml"))])]
+    folders = [("workspace", root, [root / CONFIG_FILE, *sorted((root / ISSUES_DIR).glob("*.toml"), key=str)])]
     for label, folder in (("templates", templates), ("theme", builtin_templates()),
                           ("code", Path(__file__).parent)):
         folders.append((label, folder, _files(folder)))
+    # The CLI asks twice, nochange.py (remember) and then the build: the build's ask, if no
+    # file's size or modification time changed in between, does not read and hash the 5,000
+    # issue files again. Only the very next ask may reuse a digest.
+    seen = (digest.hexdigest(), [(label, str(folder), _signature(paths)) for label, folder, paths in folders])
+    last, _last = _last, None
+    if last is not None and last[0] == seen and not remember:
+        return last[1]
     for label, folder, paths in folders:
         digest.update(f"{label}:{len(paths)}\0".encode())
         for path in paths:  # a pipe or folder in issues/ is named only: loading reports it
@@ -92,7 +100,29 @@ def inputs_digest(root: Path, templates: Path, arguments: str) -> str:
             digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + data)
     for package in PACKAGES:
         digest.update(_version(package).encode())
+    if remember:
+        _last = (seen, digest.hexdigest())
     return digest.hexdigest()
+
+
+_last: tuple[object, str] | None = None  # nochange.py's inputs, by signature, and their digest
+
+
+def forget_inputs() -> None:
+    global _last
+    _last = None
+
+
+def _signature(paths: list[Path]) -> list[tuple[str, int, int]]:
+    found = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            found.append((str(path), -1, -1))
+        else:
+            found.append((str(path), info.st_size, info.st_mtime_ns))
+    return found
 
 
 def _files(folder: Path) -> list[Path]:

@@ -208,7 +208,7 @@ def issue_from_data(issue_id: str, data: dict[str, Any], label: str) -> tuple[Is
 
 def issue_files(root: Path) -> list[Path]:
     """issues/*.toml but dot files (the registry, editors' lock and backup files)."""
-    return [p for p in sorted((root / ISSUES_DIR).glob("*.toml")) if not p.name.startswith(".")]
+    return [p for p in sorted((root / ISSUES_DIR).glob("*.toml"), key=str) if not p.name.startswith(".")]
 
 
 def load_registry(root: Path) -> tuple[dict[str, PublishedEntry], list[Problem]]:

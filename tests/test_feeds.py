@@ -725,3 +725,28 @@ def test_no_two_entries_of_a_tag_feed_share_updated(example: Path) -> None:
         assert len(set(stamps.values())) == len(stamps) >= 10, path
         for entry_id, stamp in stamps.items():  # the same entry, the same time, in every feed
             assert seen.setdefault(entry_id, stamp) == stamp
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.lists(st.tuples(
+    st.integers(-3, 5), st.sampled_from(["a", "aa", "b", "ab", "c"]), st.sets(st.sampled_from("xyz"))),
+    max_size=4)), max_size=10), st.sampled_from(["", "x"]), st.integers(1, 5))
+def test_the_newest_pairs_are_those_of_sorting_every_pair(issues: Any, tag: str, limit: int) -> None:
+    """Article feeds walk the issues newest first and stop early: the same pairs, in the same
+    order (ties in the issues' order), as sorting every article of the archive."""
+    from types import SimpleNamespace
+
+    from publisher.feeds.entries import newest_pairs
+
+    views: Any = []
+    for day, articles in issues:
+        when = date(2024, 1, 1) + timedelta(days=day)
+        records = [SimpleNamespace(published=when - timedelta(days=back), id=i, tags=sorted(tags))
+                   for back, i, tags in articles]
+        views.append(SimpleNamespace(issue=SimpleNamespace(date=when, articles=records)))
+    pairs = sorted(((v, a) for v in views for a in v.issue.articles),
+                   key=lambda p: (min(p[1].published, p[0].issue.date), p[1].id), reverse=True)
+    want = [(v, a) for v, a in pairs if not tag or tag in a.tags][:limit]
+    recent = sorted(range(len(views)), key=lambda n: views[n].issue.date, reverse=True)
+    got = newest_pairs(views, recent, tag, limit)
+    assert [(id(v), id(a)) for v, a in got] == [(id(v), id(a)) for v, a in want]

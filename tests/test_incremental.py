@@ -159,6 +159,60 @@ def test_each_edit_rebuilds_what_changes_and_equals_a_cold_build(
     assert changed, "the edit changed nothing: the test is not testing"
 
 
+def test_a_drafts_edit_keeps_the_site_wide_files_whole(archive: Path, tmp_path: Path) -> None:
+    """Tag pages, search, sitemap and feeds show published issues only: a draft's edit makes
+    none of them again (their group's key is unchanged), yet the result is a cold build's;
+    and a group file changed by hand has its group made again."""
+    from publisher.build import build
+
+    draft = issue_files(archive)[-1]
+    edit_issue(draft, lambda doc: doc.__setitem__("status", "draft"))
+    build(archive, drafts=True, parallel=False)
+    groups: Any = manifest_of(archive)["groups"]
+    web, feeds = groups["web"][1:], groups["feeds"][1:]
+    assert {"sitemap.xml", "search/index.js", "tags/index.html"} <= set(web)
+    assert {"feed.xml", "atom.xml"} <= set(feeds)
+
+    edit_issue(draft, set_first_article("title", "A draft's new title"))
+    result = build(archive, drafts=True, parallel=False)
+    assert not set(result.written) & {*web, *feeds}
+    assert f"issues/{draft.stem}/index.html" in result.written
+    assert all(rel.startswith(f"issues/{draft.stem}/") for rel in result.written)
+    build(archive, out=tmp_path / "cold", drafts=True, parallel=False)
+    assert public_tree(archive / "build") == public_tree(tmp_path / "cold")
+
+    page = archive / "build" / next(p for p in web if p.startswith("tags/") and p != "tags/index.html")
+    original = page.read_bytes()
+    page.write_bytes(b"changed by hand")
+    edit_issue(draft, set_first_article("title", "Another title"))
+    result = build(archive, drafts=True, parallel=False)
+    assert page.read_bytes() == original
+    assert manifest_of(archive)["groups"] == groups  # made again from the same key
+
+
+def test_picks_read_back_from_the_selection_cache_are_a_fresh_selections(archive: Path) -> None:
+    """Cached related picks are made into picks only when read (StoredPicks): equal to a
+    fresh selection's, keys, order, scores and all, and pickled as a plain dict."""
+    import pickle
+
+    from publisher.related import StoredPicks
+    from publisher.selectcache import SelectionCache, select_cached
+    from publisher.selection import select_all
+    from publisher.workspace import load_workspace
+
+    workspace = load_workspace(archive)
+    cache = SelectionCache(archive / ".build.generations" / "cache")
+    views = select_cached(workspace, list(workspace.issues), cache)
+    assert cache.selected == [] and all(isinstance(v.related, StoredPicks) for v in views)
+    fresh = select_all(workspace, list(workspace.issues))
+    for view, want in zip(views, fresh, strict=True):
+        assert list(view.related) == list(want.related)
+        assert [p.article for ps in want.related.values() for p in ps] == view.related.articles()  # type: ignore[attr-defined]
+        assert dict(view.related.items()) == want.related == view.related
+        assert type(pickle.loads(pickle.dumps(view.related))) is dict
+    assert any(view.related.articles() for view in views)  # type: ignore[attr-defined]
+
+
 def test_a_title_edit_selects_nothing_again(archive: Path) -> None:
     from publisher.selectcache import SelectionCache, select_cached
     from publisher.workspace import load_workspace

@@ -268,17 +268,33 @@ def article_feeds(config: Config, views: Sequence[IssueView]) -> list[Feed]:
     """The optional articles feed and one feed per configured tag, newest article first."""
     if not (specs := article_feed_specs(config)):
         return []
-    # Sorted before any entry is made: only the `limit` newest of each feed are rendered.
-    pairs = sorted(
-        ((v, a) for v in views for a in v.issue.articles),
-        key=lambda p: (min(p[1].published, p[0].issue.date), p[1].id),
-        reverse=True,
-    )
-    newest = [article_entry(config, v, a) for v, a in pairs[:1]]
+    # Chosen before any entry is made: only the `limit` newest of each feed are rendered.
+    recent = sorted(range(len(views)), key=lambda n: views[n].issue.date, reverse=True)
+    newest = [article_entry(config, v, a) for v, a in newest_pairs(views, recent, "", 1)]
     feeds = []
     for folder, name, title, subtitle, tag in specs:
-        chosen = [(v, a) for v, a in pairs if not tag or tag in a.tags][: config.feeds.limit]
+        chosen = newest_pairs(views, recent, tag, config.feeds.limit)
         entries = tuple(article_entry(config, v, a) for v, a in chosen)
         updated = newest_date(config, entries, newest)
         feeds.append(Feed(folder, feed_id(config, views, name), title, subtitle, entries, updated))
     return feeds
+
+
+def newest_pairs(
+    views: Sequence[IssueView], recent: list[int], tag: str, limit: int
+) -> list[tuple[IssueView, Article]]:
+    """The `limit` newest (view, article) pairs with `tag` ("" = any), by (article day,
+    capped at its issue's, id), ties in the views' order: what sorting every pair gives. The
+    issues are walked newest first (`recent`: positions in `views`) only until none left
+    could come in, since no article of an issue is newer than its date."""
+    found: list[tuple[date, str, int, int]] = []
+    for n in recent:
+        issue = views[n].issue
+        if len(found) >= limit and found[limit - 1][0] > issue.date:
+            break
+        found += [(min(a.published, issue.date), a.id, n, m)
+                  for m, a in enumerate(issue.articles) if not tag or tag in a.tags]
+        found.sort(key=lambda f: (f[2], f[3]))  # the views' order, kept for ties by the next sort
+        found.sort(key=lambda f: (f[0], f[1]), reverse=True)
+        del found[limit:]
+    return [(views[n], views[n].issue.articles[m]) for _, _, n, m in found]
