@@ -1,8 +1,15 @@
+import gc
 import sys
+
+# A build holds a whole archive's records (120,000 objects at 5,000 issues) and makes few
+# reference cycles: collecting every 700 allocations, the default, was a tenth of an edit's
+# rebuild. Cycles are still collected, a hundred times less often.
+GC_THRESHOLDS = (100_000, 50, 100)
 
 
 def main() -> None:
     """The console script: a no-op `build` is answered before typer and the libraries load."""
+    gc.set_threshold(*GC_THRESHOLDS)
     from publisher.nochange import report_unchanged
 
     if not report_unchanged(sys.argv[1:]):

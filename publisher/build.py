@@ -16,9 +16,11 @@ from publisher.email import WARN_RATIO, budget_problems
 from publisher.errors import BuildError, Problem, RecordError
 from publisher.feeds import feed_size_warnings, render_feeds
 from publisher.feeds.entries import xml_text
+from publisher.forked import Forked
 from publisher.generations import Site, explain_os_error
+from publisher.loadcache import can_fork
 from publisher.manifest import Manifest
-from publisher.outdir import output_target, refuse_editors_files, refuse_nested
+from publisher.outdir import Target, output_target, refuse_editors_files, refuse_nested
 from publisher.output import Built, Spill
 from publisher.records import Issue
 from publisher.render import (
@@ -167,9 +169,32 @@ def build(
     workspace = load_workspace(root, focus=ids or ())  # other drafts' errors only warn
     # Select first, on every core: the checks then read the same views (one section pass).
     views_for(workspace, site.layout.cache, [i for i in workspace.issues if i.articles], parallel)
-    problems = scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ())
+    # The checks run in a child on the other core while this process renders; their errors
+    # still come first (before any other error, and before anything is written).
+    checked = Forked(lambda: scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ()),
+                     parallel and can_fork())
+    try:
+        return _build(root, ids, drafts, progress, parallel, on_wait, config, target, site, stamp, workspace,
+                      checked)
+    except Exception as exc:
+        errors = [p for p in checked.result() if p.is_error]
+        if errors and not (isinstance(exc, RecordError) and exc.problems == errors):
+            raise RecordError(errors) from exc
+        raise
+
+
+def _checked(checked: Forked[list[Problem]]) -> list[Problem]:
+    problems = checked.result()
     if errors := [p for p in problems if p.is_error]:
         raise RecordError(errors)
+    return problems
+
+
+def _build(
+    root: Path, ids: list[str] | None, drafts: bool, progress: Progress | None, parallel: bool,
+    on_wait: Callable[[Path], None] | None, config: Config, target: Target, site: Site, stamp: BuildStamp,
+    workspace: Workspace, checked: Forked[list[Problem]],
+) -> BuildResult:
     previous = site.previous()  # refuse a folder publisher did not make before rendering
     issues = chosen_issues(workspace, ids or [], drafts)
     site_issues = [i for i in workspace.issues if i.is_published or i in issues]
@@ -204,7 +229,7 @@ def build(
         budget = email_budget(todo, made)
         add_feeds(env, workspace, views, rendered, cache, made, salt)
         files = made.files
-        problems += budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
+        problems = _checked(checked) + budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
         record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems,
                           keys=dict(sorted(made.keys.items())),
                           groups={k: [v[0], *(p for p in v[1:] if p in files)] for k, v in made.groups.items()})

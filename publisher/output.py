@@ -77,7 +77,18 @@ class Spill:
         return Same("sha256:" + hashlib.sha256(data).hexdigest(), len(data), path, fresh=True)
 
     def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """The set-aside files removed. The generation links them, so only their names go;
+        26,000 of them at 5,000 issues took 3 s to unlink: renamed out of the way (the next
+        build's clear-up takes a trash folder left over), and unlinked in the background."""
+        from publisher.generations import TRASH_PREFIX, delete_later
+
+        trash = self.folder.with_name(f"{TRASH_PREFIX}{self.folder.name}")
+        try:
+            os.rename(self.folder, trash)
+        except OSError:  # nothing was set aside, or it cannot be moved: removed here
+            shutil.rmtree(self.folder, ignore_errors=True)
+            return
+        delete_later(trash)
 
 
 def clear_spills(home: Path) -> None:
