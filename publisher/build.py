@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -171,6 +172,9 @@ def build(
     views_for(workspace, site.layout.cache, [i for i in workspace.issues if i.articles], parallel)
     # The checks run in a child on the other core while this process renders; their errors
     # still come first (before any other error, and before anything is written).
+    # What is loaded now lives until the build ends: the collector leaves it be, so forked
+    # children never write to (and so copy) the pages it sits on.
+    gc.freeze()
     checked = Forked(lambda: scoped(run_checks(workspace, skip={check_email_budget}), workspace, ids or ()),
                      parallel and can_fork())
     try:
@@ -181,6 +185,8 @@ def build(
         if errors and not (isinstance(exc, RecordError) and exc.problems == errors):
             raise RecordError(errors) from exc
         raise
+    finally:
+        gc.unfreeze()
 
 
 def _checked(checked: Forked[list[Problem]]) -> list[Problem]:

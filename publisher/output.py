@@ -67,14 +67,16 @@ class Spill:
     def __init__(self, home: Path, budget: int) -> None:
         self.folder, self.budget, self.held = home / f"{SPILL_PREFIX}{os.getpid()}", budget, 0
 
-    def keep(self, rel: str, data: bytes) -> Output:
+    def keep(self, rel: str, data: Output) -> Output:
+        """data, or past the budget a `Same` naming it set aside (one set aside already, by
+        a render worker, is passed on)."""
+        if isinstance(data, Same):
+            return data
         self.held += len(data)
         if self.held <= self.budget:
             return data
-        path = self.folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_new(path, data)
-        return Same("sha256:" + hashlib.sha256(data).hexdigest(), len(data), path, fresh=True)
+        return set_aside(self.folder, rel, data)
+
 
     def close(self) -> None:
         """The set-aside files removed. The generation links them, so only their names go;
@@ -89,6 +91,14 @@ class Spill:
             shutil.rmtree(self.folder, ignore_errors=True)
             return
         delete_later(trash)
+
+
+def set_aside(folder: Path, rel: str, data: bytes) -> Same:
+    """data written under folder (a Spill's, or a render worker's for its parent's Spill)."""
+    path = f"{folder}/{rel}"
+    os.makedirs(path.rpartition("/")[0], exist_ok=True)
+    _write_new(path, data)
+    return Same("sha256:" + hashlib.sha256(data).hexdigest(), len(data), path, fresh=True)
 
 
 def clear_spills(home: Path) -> None:

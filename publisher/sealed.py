@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,37 @@ class Sealed:
             self.changed = True
         return made
 
+    def fill(self, issues: Sequence[Issue], make: Callable[[Issue], Entry]) -> None:
+        """Make the missing entries of many issues (a first build of a large archive: record
+        digests and Markdown for 80,000 records) on every core, in forked workers that send
+        back only the strings; entry() then finds them."""
+        from publisher.loadcache import can_fork
+
+        global _job
+        todo = [i for i in issues if self._stale(i)]
+        if len(todo) < PARALLEL_FROM or not can_fork():
+            return
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        cores = len(os.sched_getaffinity(0))
+        _job = (todo, make)
+        try:
+            with ProcessPoolExecutor(cores, get_context("fork")) as pool:
+                parts = list(pool.map(_make_chunk, [range(n, len(todo), cores * 4) for n in range(cores * 4)]))
+        finally:
+            _job = None
+        for part in parts:
+            for n, made in part:
+                self.entries[todo[n].id] = (self.digests[todo[n].id], *made[1:])
+        self.changed = True
+
+    def _stale(self, issue: Issue) -> bool:
+        """Kept by file digest, and not made from this file."""
+        file = self.digests.get(issue.id, "")
+        found = self.entries.get(issue.id)
+        return bool(file) and (found is None or found[0] != file)
+
     def save(self, known: Iterable[str]) -> None:
         """Write the entries of the issues that still exist (no fsync: see FILE's docstring)."""
         wanted = set(known)
@@ -67,6 +98,16 @@ class Sealed:
         data = {k: v for k, v in self.entries.items() if k in wanted}
         save_marshal(self.path, {"code": self.code, "entries": data})
         self.changed = False
+
+
+PARALLEL_FROM = 256  # fewer entries are made quicker than workers start
+_job: tuple[list[Issue], Callable[[Issue], Entry]] | None = None  # inherited by fork
+
+
+def _make_chunk(positions: range) -> list[tuple[int, Entry]]:
+    assert _job is not None
+    todo, make = _job
+    return [(n, make(todo[n])) for n in positions]
 
 
 def save_marshal(path: Path, data: dict[str, Any]) -> None:

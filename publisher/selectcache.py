@@ -82,6 +82,7 @@ def selection_keys(workspace: Workspace, code: str, sealed: Sealed | None = None
         + config.email.model_dump_json() + (layout.model_dump_json() if layout else "")).encode())
     running = hashlib.sha256(rules.digest())
     sealed = sealed or Sealed(None, code, {})
+    sealed.fill(workspace.issues, sealed_entry)
     keys: dict[str, str] = {}
     for issue in sorted(workspace.issues, key=lambda i: i.sort_key):
         _, own, fields, _, _, _ = sealed.entry(issue, sealed_entry)
@@ -152,8 +153,9 @@ class SelectionCache:
         """The stored picks of these issues (each, once views_for has run, at its key)."""
         return {i: self.entries[i] for i in issue_ids if i in self.entries}
 
-    def put(self, issue_id: str, key: str, view: IssueView) -> None:
-        self.entries[issue_id] = {"key": key, **_view_data(view)}
+    def put(self, issue_id: str, key: str, view: IssueView, data: dict[str, Any] | None = None) -> None:
+        """Store the view's picks; data: _view_data(view), if made already (by a worker)."""
+        self.entries[issue_id] = {"key": key, **(data if data is not None else _view_data(view))}
         self.selected.append(issue_id)
         self.changed = True
 
@@ -212,8 +214,13 @@ def select_cached(
 
         if parallel and len(missing) >= PARALLEL_FROM and _cores() > 1:
             picked = _select_in_workers(workspace, [issues[n] for n in missing], index, sections)
+            stored = set()
             for n, data in zip(missing, picked, strict=True):
-                views[n] = _rebuilt(workspace, issues[n], data, by_id)
+                views[n] = view = _rebuilt(workspace, issues[n], data, by_id)
+                if view is not None:  # stored as the worker wrote it, not written out again
+                    cache.put(issues[n].id, keys[issues[n].id], view, data)
+                    stored.add(n)
+            missing = [n for n in missing if n not in stored]
         for n in missing:
             view = views[n] or select_issue(workspace, issues[n], index, sections)
             cache.put(issues[n].id, keys[issues[n].id], view)

@@ -213,6 +213,20 @@ def test_picks_read_back_from_the_selection_cache_are_a_fresh_selections(archive
     assert any(view.related.articles() for view in views)  # type: ignore[attr-defined]
 
 
+def test_render_workers_set_their_files_aside_and_build_what_one_process_builds(
+    archive: Path, tmp_path: Path
+) -> None:
+    """Forked render workers write each issue's files beside the generations themselves and
+    send back only their names; the generation links them. The result is byte for byte a
+    one-process build's, and nothing set aside is left once the build is done."""
+    from publisher.build import build
+
+    build(archive, out=tmp_path / "forked", parallel=True)
+    build(archive, out=tmp_path / "here", parallel=False)
+    assert public_tree(tmp_path / "forked") == public_tree(tmp_path / "here")
+    assert not list((tmp_path / ".forked.generations").glob("spill-*"))
+
+
 def test_a_title_edit_selects_nothing_again(archive: Path) -> None:
     from publisher.selectcache import SelectionCache, select_cached
     from publisher.workspace import load_workspace
