@@ -15,7 +15,12 @@ def main() -> None:
     if not report_unchanged(sys.argv[1:]):
         from publisher.cli import main as cli_main
 
-        cli_main()
+        try:
+            cli_main()
+        finally:
+            # What is left (a loaded workspace, its views) goes with the process: frozen,
+            # the collection at exit leaves it be (a second at 5,000 issues).
+            gc.freeze()
 
 
 if __name__ == "__main__":
