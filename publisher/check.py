@@ -178,8 +178,11 @@ def check_subject(workspace: Workspace) -> Iterable[Problem]:
 
 def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     """Each email within [email] max_bytes. Renders every issue: the build's cache makes it quick."""
+    from publisher.build import SPILL_BUDGET
     from publisher.cache import IssueCache, Memo
     from publisher.email import budget_problems
+    from publisher.generations import Layout
+    from publisher.output import Spill, read_output
     from publisher.render import Theme, render_issues
     from publisher.selectcache import prime, views_for
 
@@ -192,18 +195,26 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     cache = IssueCache(workspace.output)
     memo: Memo = {}
     prime(memo, workspace, picks.sealed)
-    # The build's own keys (from the stored picks), so each finds what the other rendered.
-    rendered = render_issues(theme, views, cache, memo=memo, picked=picks.picked(v.issue.id for v in views))
-    # Left warm for the next build: entries are content-addressed and written whole or not at
-    # all, so one made here is exactly what the build would render (and a full disk costs nothing).
-    rendered.keep(cache)
-    picks.save(i.id for i in workspace.issues)
-    yield from dict.fromkeys(rendered.problems)  # a template error shows once, not per issue
-    for view in views:
-        if files := rendered.files.get(view.issue.id):
-            html = files["email.html"]
-            assert isinstance(html, bytes)  # no earlier build to reuse from: all rendered
-            yield from budget_problems(view, html)
+    # Rendered files past the build's memory budget are set aside on disk, as a build's are
+    # (all of a 5,000-issue archive's held at once took 1.8 GB).
+    spill = Spill(Layout(Path(os.path.abspath(workspace.output))).home, SPILL_BUDGET)
+    found: list[Problem] = []
+    try:
+        # The build's own keys (from the stored picks), so each finds what the other rendered.
+        rendered = render_issues(theme, views, cache, memo=memo, spill=spill,
+                                 picked=picks.picked(v.issue.id for v in views))
+        # Left warm for the next build: entries are content-addressed and written whole or not
+        # at all, so one made here is exactly what the build would render (and a full disk
+        # costs nothing).
+        rendered.keep(cache)
+        picks.save(i.id for i in workspace.issues)
+        found += dict.fromkeys(rendered.problems)  # a template error shows once, not per issue
+        for view in views:
+            if files := rendered.files.get(view.issue.id):
+                found += budget_problems(view, read_output(files["email.html"]))
+    finally:
+        spill.close()
+    yield from found
 
 
 # Email checks; `build` skips the budget one and measures the emails it renders instead.
