@@ -202,7 +202,7 @@ def check_email_budget(workspace: Workspace) -> Iterable[Problem]:
     try:
         # The build's own keys (from the stored picks), so each finds what the other rendered.
         rendered = render_issues(theme, views, cache, memo=memo, spill=spill,
-                                 picked=picks.picked(v.issue.id for v in views))
+                                 picked=picks.picked(v.issue.id for v in views), wanted=("email.html",))
         # Left warm for the next build: entries are content-addressed and written whole or not
         # at all, so one made here is exactly what the build would render (and a full disk
         # costs nothing).

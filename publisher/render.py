@@ -163,12 +163,14 @@ def render_issues(
     memo: Memo | None = None,
     spill: Spill | None = None,
     picked: Mapping[str, Mapping[str, Any]] | None = None,
+    wanted: tuple[str, ...] = ISSUE_FILES,
 ) -> Rendered:
     """Every issue's files: the previous build's where their key is unchanged, else cached
     ones read back, the others rendered, in parallel if many. `meanwhile(keys)` runs in this
     process while the workers render (the site-wide pages, which need no issue's files),
     given every issue's render key.
-    picked: each view's entry in the selection cache, which makes its key cheap."""
+    picked: each view's entry in the selection cache, which makes its key cheap. wanted: the
+    files kept of an issue found in the cache (`check` reads only the email)."""
     result = Rendered()
     if not views:
         if meanwhile is not None:
@@ -183,7 +185,7 @@ def render_issues(
     misses = [
         v for v in views
         if not _reused(earlier, v.issue.id, keys[v.issue.id], result)
-        and not _from_cache(cache, v.issue.id, keys[v.issue.id], result, spill)
+        and not _from_cache(cache, v.issue.id, keys[v.issue.id], result, spill, wanted)
     ]
     with ExitStack() as stack:
         global _forked_spill
@@ -222,10 +224,14 @@ def _reused(earlier: Earlier, issue_id: str, key: str, result: Rendered) -> bool
     return True
 
 
-def _from_cache(cache: IssueCache, issue_id: str, key: str, result: Rendered, spill: Spill | None) -> bool:
+def _from_cache(
+    cache: IssueCache, issue_id: str, key: str, result: Rendered, spill: Spill | None,
+    wanted: tuple[str, ...] = ISSUE_FILES,
+) -> bool:
     files = cache.get(issue_id, key, ISSUE_FILES)
     if files is not None:  # set aside past the memory budget, as rendered files are
-        result.files[issue_id] = {n: spill.keep(f"issues/{issue_id}/{n}", d) if spill else d for n, d in files.items()}
+        result.files[issue_id] = {n: spill.keep(f"issues/{issue_id}/{n}", d) if spill else d
+                                  for n, d in files.items() if n in wanted}
     return files is not None
 
 

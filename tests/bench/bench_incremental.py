@@ -108,6 +108,7 @@ class Runner:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         self.env = {**env, "PYTHONPATH": str(REPO)}
         self.peak_rss = 0  # of the children, kB (Linux ru_maxrss)
+        self.peak_of = ""  # the command whose process tree reached it
 
     def run(self, *args: str) -> float:
         start = time.perf_counter()
@@ -116,7 +117,9 @@ class Runner:
         elapsed = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(f"publisher {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-        self.peak_rss = max(self.peak_rss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if rss > self.peak_rss:
+            self.peak_rss, self.peak_of = rss, " ".join(args)
         return elapsed
 
     def build(self) -> float:
@@ -156,7 +159,7 @@ def weights(n: int) -> dict[str, float]:
     return {"country:*": 2.0 + (n % 2) * 0.5, "topic:*": 1.5, "region:*": 0.5, "*": 1.0}
 
 
-def measure(root: Path, runs: int, big: bool) -> tuple[dict[str, list[float]], int]:
+def measure(root: Path, runs: int, big: bool) -> tuple[dict[str, list[float]], int, str]:
     r, ref = Runner(root), root.parent / "cold"
     rows: dict[str, list[float]] = {k: [] for k in (
         "cold", "noop", "title", "weights", "limit", "check", "check-cold", "explain")}
@@ -185,7 +188,7 @@ def measure(root: Path, runs: int, big: bool) -> tuple[dict[str, list[float]], i
         rows["check-cold"].append(r.run("check"))
     while len(rows["cold"]) < runs:
         rows["cold"].append(r.cold_reference(ref))
-    return rows, r.peak_rss
+    return rows, r.peak_rss, r.peak_of
 
 
 LABELS = {
@@ -200,7 +203,7 @@ LABELS = {
 }
 
 
-def report(title: str, rows: dict[str, list[float]], rss: int | None) -> None:
+def report(title: str, rows: dict[str, list[float]], rss: int | None, peak_of: str = "") -> None:
     cold = statistics.median(rows["cold"])
     print(f"\n{title}\n\n| Task | median | x cold | runs |\n|---|---|---|---|")
     for key, label in LABELS.items():
@@ -208,7 +211,7 @@ def report(title: str, rows: dict[str, list[float]], rss: int | None) -> None:
         med = statistics.median(times)
         print(f"| {label} | {med:.2f} s | {med / cold:.3f} | {len(times)} |")
     if rss is not None:
-        print(f"| peak RSS of any process | {rss / 1024:.0f} MB | | |")
+        print(f"| peak RSS of any process | {rss / 1024:.0f} MB | | first reached by `{peak_of}` |")
 
 
 def main() -> None:
@@ -229,9 +232,9 @@ def main() -> None:
             made = time.perf_counter()
             root = make_archive(base / "ws", count, args.articles)
             print(f"generated {count} issues x {args.articles} articles in {time.perf_counter() - made:.1f} s")
-            rows, rss = measure(root, runs, count >= 5000)
+            rows, rss, peak_of = measure(root, runs, count >= 5000)
             report(f"{count} issues x {args.articles} articles ({count * args.articles:,} articles), "
-                   f"outputs identical to a cold build after each edit", rows, rss)
+                   f"outputs identical to a cold build after each edit", rows, rss, peak_of)
         finally:
             if not args.keep:
                 shutil.rmtree(base, ignore_errors=True)
