@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -100,7 +100,7 @@ class Outputs:
         if key is not None:
             self.groups[name] = [key, *islice(self.files, before, None)]
 
-    def make(self, rel: str, key: str, render: Callable[[], bytes]) -> None:
+    def make(self, rel: str, key: str, render: Callable[[], Output]) -> None:
         """files[rel]: the previous file if made from the same key, else render()."""
         self.keys[rel] = key
         self.put(rel, self.earlier.same(rel, key) or render())
@@ -116,6 +116,10 @@ class Outputs:
         self.files[rel] = self.spill.keep(rel, data) if self.spill and isinstance(data, bytes) else data
         if key is not None:
             self.keys[rel] = key
+
+    def stream(self, rel: str, chunks: Iterable[str]) -> Output:
+        """A file made in pieces of text: set aside as they come if there is a spill, else joined."""
+        return self.spill.stream(rel, chunks) if self.spill else "".join(chunks).encode()
 
     def bytes_of(self, rel: str) -> bytes:
         return read_output(self.files[rel])
