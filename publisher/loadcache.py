@@ -58,7 +58,8 @@ StatKey = tuple[int, int, int, int, int]
 # unpickler below builds nothing but these (a planted file cannot name os.system; at worst
 # it plants records, as whoever can write this folder could edit issues/ beside it).
 ALLOWED = {("publisher.records", "Issue"), ("publisher.records", "Article"),
-           ("publisher.records", "Image"), ("publisher.errors", "Problem"),
+           ("publisher.records", "Image"), ("publisher.records", "_restored"),
+           ("publisher.errors", "Problem"),
            ("datetime", "date")}  # fmt: skip
 
 

@@ -55,3 +55,29 @@ def test_published_issue_needs_articles_and_a_known_status() -> None:
 def test_slugify() -> None:
     assert slugify("Kazakhstan floods, 2024!") == "kazakhstan-floods-2024"
     assert slugify("Çal\u0131şma / Ünye") == "calisma-unye"
+
+
+def test_records_share_their_repeated_strings_and_pickle_back_equal() -> None:
+    """Tags, sources and categories are interned and the set of given fields is shared, so a
+    large archive holds each once; a pickled record (the workspace cache) comes back equal,
+    compact too, and a copy's changes never reach the records it was copied from."""
+    import pickle
+
+    def make(n: int) -> Article:  # each string made afresh, as a parser makes them
+        return Article(title=f"T{n}", url=f"https://example.com/{n}", published=date(2024, 1, n),
+                       category="".join(["Ne", "ws"]), tags=["".join(["topic:", "water"])],
+                       image={"url": f"https://example.com/{n}.png"})
+
+    first, second = make(1), make(2)
+    assert first.tags[0] is second.tags[0] and first.category is second.category
+    assert first.source is second.source
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    issue = Issue(id="2024-01", title="One", date=date(2024, 1, 8), status="published", articles=(first, second))
+    back = pickle.loads(pickle.dumps(issue))
+    assert back == issue and back.model_dump() == issue.model_dump()
+    assert back.stripped_fields == issue.stripped_fields
+    assert back.articles[0].tags[0] is first.tags[0]
+    assert back.articles[0].__pydantic_fields_set__ is first.__pydantic_fields_set__
+    assert back.articles[0].image is not None and back.articles[0].image.model_fields_set == {"url"}
+    changed = first.model_copy(update={"note": "a line"})
+    assert "note" in changed.model_fields_set and "note" not in second.model_fields_set
