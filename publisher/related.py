@@ -11,12 +11,13 @@ import fnmatch
 import marshal
 import math
 import re
+import zlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from itertools import accumulate, chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from publisher.config import Related
 from publisher.diversity import Diversity
@@ -51,38 +52,53 @@ class RelatedPick:
 
 
 class StoredPicks(Mapping[str, tuple[RelatedPick, ...]]):
-    """An issue's related picks by article id, as the selection cache stores them: each
-    article's as marshal bytes of (id, score, shared tags, contributions, decay), made into
-    RelatedPicks when first read. An edit's build reads the picks of the few issues it
-    renders, not the 300,000 of a 5,000-issue archive; the picked articles (`shown`, in
-    order) are known without reading any."""
+    """An issue's related picks by article id, as the selection cache stores them: the
+    article ids, and every article's picks, (id, score, shared tags, contributions, decay),
+    as one compressed marshal blob (a third of the bytes, which a large archive holds for
+    every issue), made into RelatedPicks when first read. An edit's build reads the picks
+    of the few issues it renders, not the 300,000 of a 5,000-issue archive; the picked
+    articles (`shown`, in order) are known without reading any."""
 
-    __slots__ = ("_by_id", "_made", "_shown", "_stored")
+    __slots__ = ("_blob", "_by_id", "_keys", "_made", "_shown")
 
-    def __init__(self, stored: dict[str, bytes], shown: list[str], by_id: Mapping[str, Article]) -> None:
-        self._stored = stored
+    def __init__(self, keys: list[str], blob: bytes, shown: list[str], by_id: Mapping[str, Article]) -> None:
+        self._keys = keys
+        self._blob = blob
         self._shown = shown
         self._by_id = by_id
-        self._made: dict[str, tuple[RelatedPick, ...]] = {}
+        self._made: dict[str, tuple[RelatedPick, ...]] | None = None
+
+    @staticmethod
+    def pack(related: Mapping[str, Sequence[list[Any]]]) -> list[Any]:
+        """What the cache stores of picks given as lists: [ids, blob] (deterministic)."""
+        return [list(related), zlib.compress(marshal.dumps(list(related.values()), 2), 1)]
+
+    def _picks(self) -> dict[str, tuple[RelatedPick, ...]]:
+        if self._made is None:
+            by_id = self._by_id
+            self._made = {
+                key: tuple(RelatedPick(by_id[a], float(s), tuple(t), tuple(map(float, c)), float(d))
+                           for a, s, t, c, d in picks)
+                for key, picks in zip(self._keys, marshal.loads(zlib.decompress(self._blob)), strict=True)
+            }
+        return self._made
 
     def __getitem__(self, key: str) -> tuple[RelatedPick, ...]:
-        made = self._made.get(key)
-        if made is None:
-            by_id = self._by_id
-            made = self._made[key] = tuple(
-                RelatedPick(by_id[a], float(s), tuple(t), tuple(map(float, c)), float(d))
-                for a, s, t, c, d in marshal.loads(self._stored[key])
-            )
-        return made
+        return self._picks()[key]
+
+    def forget(self) -> None:
+        """Let go of the picks made so far (a render worker, once the issue is rendered: kept,
+        they grew it by 40 KB an issue)."""
+        self._made = None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._stored)
+        return iter(self._keys)
 
     def __len__(self) -> int:
-        return len(self._stored)
+        return len(self._keys)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._stored
+        return key in self._keys
 
     def articles(self) -> list[Article]:
         """The picked articles, article by article, each one's picks in order."""

@@ -20,6 +20,7 @@ from publisher.cache import IssueCache, Memo, fingerprint, theme_salt
 from publisher.email import build_eml, render_email_html, render_email_text
 from publisher.errors import Problem, PublisherError
 from publisher.output import Output, Same, Spill, read_output, set_aside
+from publisher.related import StoredPicks
 from publisher.reuse import Earlier
 from publisher.selection import IssueView
 from publisher.site import render_issue_page
@@ -145,6 +146,8 @@ def _render_in_worker(item: IssueView | str) -> Outcome:
     assert _worker_env is not None
     view = _forked_views[item] if isinstance(item, str) else item
     files, problems = render_outcome(_worker_env, view)
+    if isinstance(view.related, StoredPicks):
+        view.related.forget()
     if files is None or _forked_spill is None:
         return files, problems
     # Written (and hashed) here, on the worker's core: the build is sent only their names,

@@ -121,5 +121,36 @@ def save_marshal(path: Path, data: dict[str, Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def save_marshal_parts(path: Path, head: dict[str, Any], entries: dict[str, Any], size: int = 256) -> None:
+    """A cache file of many entries, as marshal objects of `size` entries each (`head` and
+    {"entries": ...}), so that no more than one part is ever held as bytes (the selection
+    cache is 60 MB at 5,000 issues). read_marshal_parts() reads it; whole or not at all."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    items = list(entries.items())
+    with suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as file:
+            for start in range(0, max(len(items), 1), size):
+                marshal.dump({**head, "entries": dict(items[start:start + size])}, file)
+        os.replace(tmp, path)
+    with suppress(OSError):
+        tmp.unlink(missing_ok=True)
+
+
+def read_marshal_parts(path: Path, head: dict[str, Any]) -> dict[str, Any]:
+    """The entries of a file save_marshal_parts() wrote with the same `head`; none at all if
+    any part is unreadable or has another head (a torn file, another Python's marshal)."""
+    entries: dict[str, Any] = {}
+    with suppress(OSError, ValueError, EOFError, TypeError), open(path, "rb") as file:
+        while file.peek(1):
+            part = marshal.load(file)
+            if not (isinstance(part, dict) and all(part.get(k) == v for k, v in head.items())
+                    and isinstance(part.get("entries"), dict)):
+                return {}
+            entries.update(part["entries"])
+        return entries
+    return {}
+
+
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import marshal
 import os
 import sys
 from bisect import bisect_left
@@ -35,14 +34,14 @@ from publisher.markup import SENTENCES, first_sentence
 from publisher.records import Article, Issue
 from publisher.related import RelatedIndex, RelatedPick, StoredPicks
 from publisher.rules import SectionIndex, SectionPicks
-from publisher.sealed import Entry, Sealed, save_marshal, sha
+from publisher.sealed import Entry, Sealed, read_marshal_parts, save_marshal_parts, sha
 from publisher.selection import IssueView, issue_number
 from publisher.workspace import Workspace
 
 FILE = "selection.marshal"  # marshal: JSON's types, read 5x quicker than JSON at 5,000 issues
 VIEW_FIELDS = ["issue", "number", "sections", "related", "config", "groups", "block"]  # _rebuilt's
 GROUP_FIELDS = [["heading", "items", "related"], ["article", "compact", "note"]]
-VERSION = "2"  # of the stored form; bump when what a rule reads changes
+VERSION = "3"  # of the stored form; bump when what a rule reads changes
 PYTHON = sys.version  # marshal's format may change between Python versions
 
 
@@ -114,13 +113,13 @@ def _pick_data(pick: RelatedPick) -> list[Any]:
 
 
 def _view_data(view: IssueView) -> dict[str, Any]:
-    """The view's picks as ids and numbers. Each article's related picks are kept as marshal
-    bytes (version 2: equal picks, equal bytes), read only for an issue that is rendered,
-    with the picked articles' ids beside them for its render key: 300,000 picks at 5,000
-    issues were most of this file's reading time."""
+    """The view's picks as ids and numbers. The related picks are kept as one compressed
+    marshal blob per issue (StoredPicks.pack: equal picks, equal bytes), read only for an
+    issue that is rendered, with the picked articles' ids beside them for its render key:
+    300,000 picks at 5,000 issues were most of this file's reading time, and 50 MB held."""
     return {
         "sections": [[a.id for a in s.articles] for s in view.sections],
-        "related": {k: marshal.dumps([_pick_data(p) for p in picks], 2) for k, picks in view.related.items()},
+        "related": StoredPicks.pack({k: [_pick_data(p) for p in picks] for k, picks in view.related.items()}),
         "shown": [p.article.id for picks in view.related.values() for p in picks],
         "groups": [[g.heading, [[i.article.id, i.compact, i.note] for i in g.items],
                     [_pick_data(p) for p in g.related]] for g in view.groups],
@@ -140,10 +139,7 @@ class SelectionCache:
         if self.path is not None:
             # A torn file, or one written by another Python (marshal's format is per version):
             # no entries, so everything is selected afresh.
-            with suppress(OSError, ValueError, EOFError, TypeError):
-                data = marshal.loads(self.path.read_bytes())
-                if isinstance(data, dict) and data.get("python") == PYTHON:
-                    self.entries = data["entries"]
+            self.entries = read_marshal_parts(self.path, {"python": PYTHON})
 
     def get(self, issue_id: str, key: str) -> dict[str, Any] | None:
         entry = self.entries.get(issue_id)
@@ -167,7 +163,7 @@ class SelectionCache:
         if self.path is None or not (self.changed or set(self.entries) - wanted):
             return
         data = {k: v for k, v in self.entries.items() if k in wanted}
-        save_marshal(self.path, {"python": PYTHON, "entries": data})
+        save_marshal_parts(self.path, {"python": PYTHON}, data)
 
 
 def _code_digest() -> str:
@@ -280,10 +276,11 @@ def _rebuilt(
             for section, ids in zip(workspace.config.sections, entry["sections"], strict=True)
         )
         own = {a.id for a in issue.articles}
-        stored, shown = entry["related"], entry["shown"]
-        if not (isinstance(stored, dict) and isinstance(shown, list) and all(map(by_id.__contains__, shown))):
+        (keys, blob), shown = entry["related"], entry["shown"]
+        if not (isinstance(keys, list) and isinstance(blob, bytes) and isinstance(shown, list)
+                and all(map(by_id.__contains__, shown))):
             return None  # made into picks only when read (StoredPicks): their articles checked here
-        related = StoredPicks(stored, shown, by_id)
+        related = StoredPicks(keys, blob, shown, by_id)
         groups = tuple(
             Group(str(heading), tuple(Item(by_id[a], bool(c), str(n)) for a, c, n in items),
                   _picks(picks, by_id))
