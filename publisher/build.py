@@ -41,7 +41,7 @@ from publisher.web.pages import keep_owners_robots, render_web
 from publisher.workspace import Workspace, load_config, load_workspace
 
 Progress = Callable[[Iterable[IssueView]], Iterable[IssueView]]
-SPILL_BUDGET = 256 * 2**20  # bytes of outputs held in memory; past it they are set aside on disk
+SPILL_BUDGET = 8 * 2**20  # bytes of outputs held in memory; past it they are set aside on disk
 CONTENT_MARK = "publisher:content:"  # a feed entry's content, named by its issue's render key
 
 

@@ -367,3 +367,40 @@ def test_outputs_past_the_memory_budget_are_set_aside_and_the_result_is_the_same
     assert len(result.written) < len(result.files) / 2  # the rest linked from the last build
     for home in (archive / ".build.generations", fresh.parent / f".{fresh.name}.generations"):
         assert not list(home.glob("spill-*"))
+
+
+def test_the_selection_cache_is_written_and_read_in_parts(tmp_path: Path) -> None:
+    """The selection cache is written a part at a time (never whole in memory): read back,
+    it is every entry; a torn file or another Python's gives none, so all is selected afresh."""
+    from publisher.sealed import read_marshal_parts, save_marshal_parts
+
+    path = tmp_path / "selection.marshal"
+    entries = {f"issue-{n}": {"key": str(n), "sections": [[f"a{n}"]]} for n in range(1000)}
+    save_marshal_parts(path, {"python": "this"}, entries, size=64)
+    assert read_marshal_parts(path, {"python": "this"}) == entries
+    assert list(read_marshal_parts(path, {"python": "this"})) == list(entries)
+    assert read_marshal_parts(path, {"python": "another"}) == {}
+    path.write_bytes(path.read_bytes()[:-100])
+    assert read_marshal_parts(path, {"python": "this"}) == {}
+    save_marshal_parts(path, {"python": "this"}, {})
+    assert read_marshal_parts(path, {"python": "this"}) == {}
+
+
+def test_the_search_index_written_in_pieces_is_the_one_made_whole(archive: Path, tmp_path: Path) -> None:
+    """search/index.js is set aside as it is made (75 MB at 75,000 articles): its bytes are
+    those of the index joined in memory, and hold MiniSearch's form as data."""
+    from publisher.output import Spill, read_output
+    from publisher.selectcache import views_for
+    from publisher.web import search
+    from publisher.workspace import load_workspace
+
+    workspace = load_workspace(archive)
+    views, _ = views_for(workspace, None, [i for i in workspace.issues if i.is_published])
+    whole, count = search.search_index(workspace.config, views)
+    spill = Spill(tmp_path, 0)
+    streamed = spill.stream(search.INDEX_FILE, search.search_chunks(workspace.config, views))
+    assert read_output(streamed) == whole and streamed.size == len(whole)
+    data = json.loads(whole.decode().removeprefix(search.JS_PREFIX).removesuffix(";\n"))
+    assert data["index"] == search.minisearch_index(search.documents(workspace.config, views))
+    assert data["index"]["documentCount"] == count
+    spill.close()
