@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
-from operator import itemgetter
+from operator import add, attrgetter, itemgetter
 
 from jinja2 import Environment
 from markupsafe import Markup
@@ -16,7 +16,6 @@ from publisher.errors import Problem
 from publisher.feeds.entries import issue_updated
 from publisher.outdir import Previous
 from publisher.output import Output
-from publisher.records import Article
 from publisher.reuse import Outputs, key_of
 from publisher.selection import IssueView
 from publisher.web.meta import (
@@ -73,14 +72,10 @@ def make_tag_pages(
     """Every tag's pages (each tag's made again only if what it shows changed) and the tags
     index. What they are made from is let go on return (article lines: 100 MB at 75,000
     articles), before the search index is made."""
-    pairs: list[tuple[IssueView, Article]] = []
-    tags = tag_pages(config, published, pairs)
+    tags = tag_pages(config, published)
     lines: dict[str, str] = {}  # article lines, made for the tags made again only
-    # Each (view, article) pair's part of its tags' keys, made once per article: a tag's
-    # key is then joined in C (565,000 lines at 5,000 issues).
-    items = {id(pair): heads[id(pair[0])] + pair[1].id for pair in pairs}
     for tag in tags:
-        key = key_of(salt, tag_page_inputs(tag, out, heads, items))
+        key = key_of(salt, tag_page_inputs(tag, out, heads))
         out.make_all(tag_page_paths(tag, config.site.tag_page_size), key,
                      partial(_render_tag, env, config, tag, lines))
     out.put("tags/index.html", render_tags_index(env, config, tags))
@@ -97,24 +92,17 @@ def web_config(config: Config) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def tag_page_inputs(tag: TagPage, out: Outputs, heads: dict[int, str] | None = None,
-                    items: dict[int, str] | None = None) -> str:
+def tag_page_inputs(tag: TagPage, out: Outputs, heads: dict[int, str] | None = None) -> str:
     """What a tag's pages show: the tag, and each article by its id with the issue that carried
     it, that issue named by its record's digest (which covers its articles). heads: each
-    issue's part (search_inputs + "|") by id() of its view; items: each (view, article) pair's
-    line by id() of the pair (pairs are shared by an article's tags); both filled in here."""
+    issue's part (search_inputs + "|") by id() of its view, filled in here where missing. The
+    lines are joined in C (565,000 at 5,000 issues), and only one tag's at a time are held."""
     heads = {} if heads is None else heads
-    items = {} if items is None else items
-    try:
-        lines = "\n".join(map(items.__getitem__, map(id, tag.items)))
-    except KeyError:  # some pairs not given: made here
-        for pair in tag.items:
-            if id(pair) not in items:
-                view = pair[0]
-                if id(view) not in heads:
-                    heads[id(view)] = search_inputs(view, out) + "|"
-                items[id(pair)] = heads[id(view)] + pair[1].id
-        lines = "\n".join(map(items.__getitem__, map(id, tag.items)))
+    for view, _ in tag.items:
+        if id(view) not in heads:
+            heads[id(view)] = search_inputs(view, out) + "|"
+    views, articles = map(itemgetter(0), tag.items), map(itemgetter(1), tag.items)
+    lines = "\n".join(map(add, map(heads.__getitem__, map(id, views)), map(attrgetter("id"), articles)))
     return f"{tag.tag}|{tag.slug}|{tag.label}|{tag.has_feed}\n{lines}"
 
 

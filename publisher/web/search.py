@@ -13,7 +13,7 @@ import re
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -62,35 +62,42 @@ def documents(config: Config, views: Sequence[IssueView]) -> Iterator[Document]:
     """Each published issue (title, intro) and each of its articles, oldest issue first."""
     every_tag = {t for v in views for a in v.issue.articles for t in a.tags}
     label = {t: tag_label(config, t) for t in every_tag}  # a few hundred tags, 50,000 uses
+
+    def texts() -> Iterator[tuple[str, str, str]]:
+        for view in views:
+            yield view.issue.title, markdown_text(view.issue.intro), ""
+            for a in view.issue.articles:
+                labels = " ".join(label[t] for t in visible_tags(config, a.tags))
+                yield a.title, " ".join(x for x in (markdown_text(a.summary), a.category, a.source, a.author) if x), labels
+
+    for (doc_id, stored), fields in zip(stored_fields(views), texts(), strict=True):
+        yield Document(doc_id, fields, stored)
+
+
+def stored_fields(views: Sequence[IssueView]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each document's id and stored fields, as documents() makes them, without their text."""
     for n, view in enumerate(views):
         issue = view.issue
-        intro = markdown_text(issue.intro)
-        yield Document(f"issue:{issue.id}", (issue.title, intro, ""), {"t": issue.title, "s": "", "i": n})
+        yield f"issue:{issue.id}", {"t": issue.title, "s": "", "i": n}
         for a in issue.articles:
-            labels = " ".join(label[t] for t in visible_tags(config, a.tags))
-            text = " ".join(x for x in (markdown_text(a.summary), a.category, a.source, a.author) if x)
-            yield Document(a.id, (a.title, text, labels), {"t": a.title, "s": a.source, "i": n})
+            yield a.id, {"t": a.title, "s": a.source, "i": n}
 
 
 class Postings:
     """The inverted index as it is made, one document at a time: per field, each word's
     documents and counts in one array (document, count, document, count, ...), and each
-    document's parts already as JSON text. Dicts of dicts held 500 MB at 75,000 articles;
-    this holds a tenth of that, and the text is written out as it is made (`chunks`)."""
+    document's parts already as JSON text. At 75,000 articles dicts of dicts grew the build
+    by 525 MB; this, by about 70 MB, and the text is written out as it is made (`chunks`)."""
 
     def __init__(self) -> None:
         self.words: list[dict[str, array[int]]] = [{} for _ in FIELDS]
         self.lengths = array("I")  # three per document: its unique words in each field
         self.totals = [0] * len(FIELDS)
-        self.ids: list[str] = []  # '"<n>":"<document id>"'
-        self.stored: list[str] = []  # '"<n>":{"t":...}'
         self.count = 0
 
     def add(self, doc: Document) -> None:
         short = self.count
         self.count += 1
-        self.ids.append(f'"{short}":{_json(doc.id)}')
-        self.stored.append(f'"{short}":{_json(doc.stored)}')
         for field_id, text in enumerate(doc.fields):
             found = tokens(text)
             self.lengths.append(unique := len(set(found)))
@@ -102,16 +109,17 @@ class Postings:
                 row.append(short)
                 row.append(count)
 
-    def chunks(self) -> Iterator[str]:
+    def chunks(self, stored: Callable[[], Iterable[tuple[str, dict[str, Any]]]]) -> Iterator[str]:
         """What MiniSearch.toJSON() would give after adding the documents in order, as JSON
-        text in pieces; the words' arrays are let go as they are written."""
+        text in pieces; the words' arrays are let go as they are written. stored(): each
+        document's id and stored fields, in order, made again (not held meanwhile)."""
         n, lengths = self.count, self.lengths
         yield f'{{"documentCount":{n},"nextId":{n},"documentIds":{{'
-        yield from _joined(self.ids)
+        yield from _joined(f'"{i}":{_json(doc_id)}' for i, (doc_id, _) in enumerate(stored()))
         yield f'}},"fieldIds":{_json({f: i for i, f in enumerate(FIELDS)})},"fieldLength":{{'
         yield from _joined(f'"{i}":[{lengths[3 * i]},{lengths[3 * i + 1]},{lengths[3 * i + 2]}]' for i in range(n))
         yield f'}},"averageFieldLength":{_json([t / n if n else 0 for t in self.totals])},"storedFields":{{'
-        yield from _joined(self.stored)
+        yield from _joined(f'"{i}":{_json(fields)}' for i, (_, fields) in enumerate(stored()))
         yield '},"dirtCount":0,"index":['
         yield from _joined(self.entries())
         yield '],"serializationVersion":2}'
@@ -150,10 +158,11 @@ def _joined(parts: Iterable[str], size: int = 1 << 20) -> Iterator[str]:
 
 def minisearch_index(docs: Iterable[Document]) -> dict[str, Any]:
     """What MiniSearch.toJSON() would give after adding `docs` in order, as data."""
+    docs = list(docs)
     index = Postings()
     for doc in docs:
         index.add(doc)
-    data: dict[str, Any] = json.loads("".join(index.chunks()))
+    data: dict[str, Any] = json.loads("".join(index.chunks(lambda: ((d.id, d.stored) for d in docs))))
     return data
 
 
@@ -165,7 +174,7 @@ def search_chunks(config: Config, views: Sequence[IssueView]) -> Iterator[str]:
         index.add(doc)
     head = _json({"fields": list(FIELDS), "issues": [[v.number, v.issue.title, v.web_url] for v in published]})
     yield JS_PREFIX
-    for text in itertools.chain((head[:-1] + ',"index":',), index.chunks(), ("}",)):
+    for text in itertools.chain((head[:-1] + ',"index":',), index.chunks(lambda: stored_fields(published)), ("}",)):
         for char, escape in _JS_ESCAPES:  # replace() is 40x quicker than translate() with a dict
             text = text.replace(char, escape)
         yield text
