@@ -106,8 +106,7 @@ class Postings:
             for word, count in Counter(map(term, found)).items():
                 if (row := postings.get(word)) is None:
                     postings[word] = row = array("I")
-                row.append(short)
-                row.append(count)
+                row.extend((short, count))
 
     def chunks(self, stored: Callable[[], Iterable[tuple[str, dict[str, Any]]]]) -> Iterator[str]:
         """What MiniSearch.toJSON() would give after adding the documents in order, as JSON
@@ -128,16 +127,21 @@ class Postings:
         """[word, {field: {document: count}}] by word, one-letter words left out. A word's fields
         come in the order the documents first met them (earliest document, then field order): the
         order this index has always had, so rebuilds stay byte-identical."""
-        keys = [str(i) for i in range(self.count)]
         words = self.words
         for word in sorted({w for postings in words for w in postings if len(w) > 1}):
             rows = sorted((row[0], f, row) for f, postings in enumerate(words) if (row := postings.pop(word, None)))
-            fields = ",".join(f'"{f}":{_json(dict(zip(map(keys.__getitem__, row[0::2]), row[1::2], strict=True)))}'
-                              for _, f, row in rows)
+            fields = ",".join(f'"{f}":{{{_postings(row)}}}' for _, f, row in rows)
             yield f"[{_json(word)},{{{fields}}}]"
 
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_PAIR = '"%d":%d,'
+
+
+def _postings(row: array[int]) -> str:
+    """'"doc":count,...' of a row of (document, count) pairs, as JSON writes that object's
+    inside: one printf in C per row, not an encoder's walk per pair (6 s at 75,000 articles)."""
+    return (_PAIR * (len(row) // 2) % tuple(row))[:-1]
 
 
 def _joined(parts: Iterable[str], size: int = 1 << 20) -> Iterator[str]:
