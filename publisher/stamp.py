@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -89,15 +90,17 @@ def inputs_digest(root: Path, templates: Path, arguments: str, remember: bool = 
     # The CLI asks twice, nochange.py (remember) and then the build: the build's ask, if no
     # file's size or modification time changed in between, does not read and hash the 5,000
     # issue files again. Only the very next ask may reuse a digest.
-    seen = (digest.hexdigest(), [(label, str(folder), _signature(paths)) for label, folder, paths in folders])
+    stats = [(label, folder, paths, _stats(paths)) for label, folder, paths in folders]
+    seen = (digest.hexdigest(), [(label, str(folder), _signature(paths, found)) for label, folder, paths, found in stats])
     last, _last = _last, None
     if last is not None and last[0] == seen and not remember:
         return last[1]
-    for label, folder, paths in folders:
+    for label, folder, paths, found in stats:
         digest.update(f"{label}:{len(paths)}\0".encode())
-        for path in paths:  # a pipe or folder in issues/ is named only: loading reports it
-            data = path.read_bytes() if path.is_file() else b""
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + data)
+        for path, rel, info in zip(paths, _relative(paths, folder), found, strict=True):
+            # a pipe or folder in issues/ is named only: loading reports it
+            data = _read(path) if info is not None and stat.S_ISREG(info.st_mode) else b""
+            digest.update(rel.encode() + b"\0" + data)
     for package in PACKAGES:
         digest.update(_version(package).encode())
     if remember:
@@ -113,16 +116,37 @@ def forget_inputs() -> None:
     _last = None
 
 
-def _signature(paths: list[Path]) -> list[tuple[str, int, int]]:
-    found = []
-    for path in paths:
+def _stats(paths: list[Path]) -> list[os.stat_result | None]:
+    """Each path's stat (None if it has gone): one call each, as strings (5,000 issue files)."""
+    found: list[os.stat_result | None] = []
+    for path in map(str, paths):
         try:
-            info = path.stat()
+            found.append(os.stat(path))
         except OSError:
-            found.append((str(path), -1, -1))
-        else:
-            found.append((str(path), info.st_size, info.st_mtime_ns))
+            found.append(None)
     return found
+
+
+def _signature(paths: list[Path], found: list[os.stat_result | None]) -> list[tuple[str, int, int]]:
+    return [(str(path), info.st_size, info.st_mtime_ns) if info else (str(path), -1, -1)
+            for path, info in zip(paths, found, strict=True)]
+
+
+def _relative(paths: list[Path], folder: Path) -> list[str]:
+    """Each path relative to folder, POSIX-style (as Path.relative_to().as_posix()), cut from
+    its string where it starts with the folder's."""
+    base = str(folder)
+    prefix = "" if base == "." else base.rstrip("/") + "/"
+    return [text[len(prefix):] if (text := str(path)).startswith(prefix) and "\\" not in text
+            else path.relative_to(folder).as_posix() for path in paths]
+
+
+def _read(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError:  # gone, or unreadable, since its stat: loading words it
+        return b""
 
 
 def _files(folder: Path) -> list[Path]:
