@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 # A full or read-only disk is the build's failure, not a reason to fall back to copying.
 FATAL = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
@@ -83,9 +84,7 @@ class Spill:
         path = f"{self.folder}/{rel}"
         os.makedirs(path.rpartition("/")[0], exist_ok=True)
         digest, size = hashlib.sha256(), 0
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o644)
+        with _open_new(path) as handle:
             for chunk in chunks:
                 data = chunk.encode()
                 digest.update(data)
@@ -304,10 +303,20 @@ def _link(source: Path | str, target: Path | str) -> bool:
 
 
 def _write_new(path: Path | str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "wb") as handle:
-        os.fchmod(handle.fileno(), 0o644)  # whatever the umask: a web server must read it
+    with _open_new(path) as handle:
         handle.write(data)
+
+
+def _open_new(path: Path | str) -> BinaryIO:
+    """A file that did not exist, for writing, readable by all whatever the umask (a web
+    server must read it)."""
+    handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), "wb")
+    try:
+        os.fchmod(handle.fileno(), 0o644)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 class Built(Mapping[str, bytes]):

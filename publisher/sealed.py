@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from publisher.records import Issue
 
@@ -112,13 +112,7 @@ def _make_chunk(positions: range) -> list[tuple[int, Entry]]:
 
 def save_marshal(path: Path, data: dict[str, Any]) -> None:
     """A cache file, whole or not at all (temporary file, renamed); a failure is ignored."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(marshal.dumps(data))
-        os.replace(tmp, path)
-    with suppress(OSError):
-        tmp.unlink(missing_ok=True)
+    _replace(path, lambda file: file.write(marshal.dumps(data)))
 
 
 def save_marshal_parts(path: Path, head: dict[str, Any], entries: dict[str, Any], size: int = 256) -> None:
@@ -126,14 +120,24 @@ def save_marshal_parts(path: Path, head: dict[str, Any], entries: dict[str, Any]
     {"entries": ...}), each after its length, so that no more than one part is ever held as
     bytes while writing (the selection cache is 30-60 MB at 5,000 issues).
     read_marshal_parts() reads it; whole or not at all."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     items = list(entries.items())
+
+    def write(file: BinaryIO) -> None:
+        for start in range(0, max(len(items), 1), size):
+            part = marshal.dumps({**head, "entries": dict(items[start:start + size])})
+            file.write(len(part).to_bytes(8, "big") + part)
+
+    _replace(path, write)
+
+
+def _replace(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """path written by write(file) into a temporary file, then renamed over it; a failure is
+    ignored (a lost cache costs time, never a wrong result)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as file:
-            for start in range(0, max(len(items), 1), size):
-                part = marshal.dumps({**head, "entries": dict(items[start:start + size])})
-                file.write(len(part).to_bytes(8, "big") + part)
+            write(file)
         os.replace(tmp, path)
     with suppress(OSError):
         tmp.unlink(missing_ok=True)

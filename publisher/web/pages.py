@@ -70,7 +70,7 @@ def make_tag_pages(
     env: Environment, config: Config, published: list[IssueView], out: Outputs, salt: str, heads: dict[int, str]
 ) -> list[TagPage]:
     """Every tag's pages (each tag's made again only if what it shows changed) and the tags
-    index. What they are made from is let go on return (article lines: 100 MB at 75,000
+    index. What they are made from is let go on return (article lines: 75 MB at 75,000
     articles), before the search index is made."""
     tags = tag_pages(config, published)
     lines: dict[str, str] = {}  # article lines, made for the tags made again only

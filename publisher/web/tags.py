@@ -66,11 +66,8 @@ def paginate(tag: TagPage, size: int) -> list[ListingPage]:
     return [ListingPage(tag, n, count, tag.items[(n - 1) * size : n * size]) for n in range(1, count + 1)]
 
 
-def tag_pages(
-    config: Config, views: Sequence[IssueView], pairs: list[tuple[IssueView, Article]] | None = None
-) -> list[TagPage]:
-    """One page per visible tag of the published issues, ordered by label, then tag.
-    pairs: filled with each (view, article) pair the pages share, once each."""
+def tag_pages(config: Config, views: Sequence[IssueView]) -> list[TagPage]:
+    """One page per visible tag of the published issues, ordered by label, then tag."""
     published = sorted((v for v in views if v.issue.is_published), key=lambda v: v.issue.sort_key)
     patterns = internal_patterns(config)
     tagged = [[visible(patterns, tuple(a.tags)) for a in v.issue.articles] for v in published]
@@ -81,8 +78,6 @@ def tag_pages(
     for view, tags in zip(reversed(published), reversed(tagged), strict=True):
         for article, ts in zip(view.issue.articles, tags, strict=True):
             pair = (view, article)  # one tuple shared by the article's tag pages, not one each
-            if pairs is not None:
-                pairs.append(pair)
             for tag in ts:
                 found[tag].append(pair)
     slugs = tag_slugs([*config.feeds.tags, *found])
