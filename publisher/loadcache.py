@@ -14,7 +14,7 @@ load of a large archive parses on every core (publisher/loadpool.py).
 
 A file whose stat matches is taken from the cache. ctime cannot be set back by hand, so an
 edit that restores size and mtime still shows; a stat that might not show an edit (the file
-changed within RACY_NS of being read, as git's "racily clean" index entries) is confirmed
+changed within filecache.RACY_NS of being read, as git's "racily clean" index entries) is confirmed
 by reading the bytes and comparing digests. A salt of publisher's own loading code and of
 the libraries that parse and validate makes any upgrade re-read everything once. Issue
 validation reads no setting of config.toml; if one ever did, it would join the salt.
@@ -33,7 +33,6 @@ import os
 import pickle
 import stat
 import sys
-import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
@@ -43,17 +42,24 @@ from pathlib import Path
 from typing import Any
 
 from publisher.errors import Problem
+from publisher.filecache import (
+    StatKey,
+    digest,
+    read_file,
+    read_framed,
+    stat_key,
+    trusted,
+    write_framed,
+)
 from publisher.records import Issue
 
 FOLDER = "workspace"  # in the cache area: SHARDS files, so one edit rewrites 1/SHARDS of it
 SHARDS = 32
 MAGIC = b"publisher workspace cache 2\n"
-RACY_NS = 2_000_000_000  # timestamps this close to the read may hide an edit (coarse clocks)
 PARALLEL_FROM = 256  # files to parse before workers pay for their start
 Result = tuple[Issue | None, list[Problem]]
 Parse = Callable[[Path, bytes], Result]
 Fallback = Callable[[Path], Result]
-StatKey = tuple[int, int, int, int, int]
 # Entries are pickled, which is safe here because publisher wrote them, and because the
 # unpickler below builds nothing but these (a planted file cannot name os.system; at worst
 # it plants records, as whoever can write this folder could edit issues/ beside it).
@@ -68,14 +74,6 @@ class _Unpickler(pickle.Unpickler):
         if (module, name) not in ALLOWED:
             raise pickle.UnpicklingError(f"{module}.{name} is not a record")
         return super().find_class(module, name)
-
-
-def stat_key(st: os.stat_result) -> StatKey:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-
-
-def digest(data: bytes) -> bytes:
-    return blake2b(data, digest_size=16).digest()
 
 
 @dataclass
@@ -93,7 +91,7 @@ class Entry:
     def trusted(self, key: StatKey) -> bool:
         """The stat alone proves the file unchanged: it matches, and no edit since the read
         could have left the same times (any later change sets ctime at or after `seen`)."""
-        return key == self.key and max(key[1], key[2]) < self.seen - RACY_NS
+        return key == self.key and trusted(key, self.seen)
 
     def unpickled(self) -> Result | None:
         if self.result is None:
@@ -135,7 +133,7 @@ class LoadCache:
             # The same bytes (touched, copied, or read too soon to trust the stat): believed
             # on the new stat from now on. Its shard is written if the stat can now be
             # trusted, so the next command neither reads nor digests the file again.
-            if entry.key != key or (not entry.trusted(key) and max(key[1], key[2]) < seen - RACY_NS):
+            if entry.key != key or (not entry.trusted(key) and trusted(key, seen)):
                 entry.key, entry.seen = key, seen
                 if entry.trusted(key):
                     self.mark(path.name)
@@ -189,9 +187,7 @@ class LoadCache:
             if (n := shard_of(name)) in rows and name in wanted and entry.blob:
                 rows[n][name] = entry.row()
         for n, table in sorted(rows.items()):
-            body = marshal.dumps(table)
-            head = MAGIC + salt() + len(body).to_bytes(8, "big") + zlib.crc32(body).to_bytes(4, "big")
-            write_atomic(self.folder / f"{n:02d}.cache", head, body)
+            write_framed(self.folder / f"{n:02d}.cache", MAGIC + salt(), marshal.dumps(table))
         self.dirty.clear()
 
 
@@ -210,17 +206,8 @@ def read_all(folder: Path) -> dict[str, Entry]:
 
 def read_entries(path: Path) -> dict[str, Entry]:
     """The entries of a cache file publisher wrote with this code; {} for anything else."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return {}
-    head = MAGIC + salt()
-    start = len(head) + 12
-    if not data.startswith(head) or len(data) < start:
-        return {}
-    size, crc = int.from_bytes(data[len(head) : start - 4], "big"), data[start - 4 : start]
-    body = memoryview(data)[start:]
-    if len(body) != size or zlib.crc32(body).to_bytes(4, "big") != crc:
+    body = read_framed(path, MAGIC + salt())
+    if body is None:
         return {}
     try:
         table = marshal.loads(body)
@@ -236,20 +223,6 @@ def _entry(key: Any, hashed: Any, seen: Any, blob: Any, content_hash: Any) -> En
     if not all(fields):
         raise ValueError("not a cache entry")
     return Entry(key, hashed, seen, blob, content_hash)
-
-
-def read_file(path: Path) -> tuple[StatKey, bytes, int] | None:
-    """The file's stat, bytes and when reading began; None if it is no readable file. The
-    stat is of the handle read, so it can only be older than the bytes, never newer."""
-    seen = time.time_ns()
-    try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            return stat_key(st), handle.read(), seen
-    except OSError:
-        return None
 
 
 def new_entry(path: Path, key: StatKey, data: bytes, seen: int, parse: Parse) -> Entry:
@@ -278,21 +251,6 @@ def can_fork() -> bool:
     except AttributeError:
         cores = 1
     return cores > 1 and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
-
-
-def write_atomic(path: Path, *parts: bytes) -> None:
-    """Temp file, then rename: readers see the old cache or the new one. No fsync: a cache
-    lost in a crash costs one slow load, and a torn one fails its CRC."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as handle:
-            for part in parts:
-                handle.write(part)
-        os.replace(tmp, path)
-    except OSError:
-        with suppress(OSError):
-            tmp.unlink()
 
 
 def salt() -> bytes:

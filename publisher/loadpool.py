@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from publisher.loadcache import Entry, Parse, digest, new_entry, read_file
+from publisher.filecache import digest, read_file
+from publisher.loadcache import Entry, Parse, new_entry
 
 Row = tuple[str, tuple[Any, ...]]  # file name, Entry.row()
 _job: tuple[Sequence[Path], Parse, Mapping[str, Entry]] | None = None

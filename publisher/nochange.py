@@ -18,7 +18,7 @@ from pathlib import Path
 from publisher.errors import Problem
 from publisher.generations import Layout
 from publisher.names import CONFIG_FILE
-from publisher.stamp import BuildStamp, forget_inputs
+from publisher.stamp import BuildStamp
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,12 @@ def unchanged(root: Path, ids: list[str], out: Path | None, drafts: bool) -> Las
         return None
     output, templates = folders
     target = Path(os.path.abspath(out if out is not None else root / output))
-    stamp = BuildStamp.of(root, root / templates, (sorted(ids), drafts))
-    manifest = stamp.current(Layout(target))
+    layout = Layout(target)
+    stamp = BuildStamp.of(root, root / templates, (sorted(ids), drafts), layout)
+    manifest = stamp.current(layout)
     if manifest is None:
-        return None  # the build follows, and takes the stamp's digest from here
-    forget_inputs()  # nothing follows that could reuse it
+        return None  # the build follows, and reads only the files changed since this read
+    stamp.save()
     return LastBuild(target, manifest.issues, len(manifest.built), manifest.warnings)
 
 

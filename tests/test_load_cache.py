@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from publisher import loadcache
+from publisher import filecache, loadcache
 from publisher.errors import Problem, RecordError
+from publisher.filecache import digest, stat_key
 from publisher.frozen import frozen_problems
-from publisher.loadcache import FOLDER, SHARDS, LoadCache, digest, read_all, read_entries, stat_key
+from publisher.loadcache import FOLDER, SHARDS, LoadCache, read_all, read_entries
 from publisher.workspace import Workspace, cache_folder, issue_files, load_issue, load_workspace
 
 CACHE = Path(".build.generations/cache") / FOLDER  # its shards: 00.cache ...
@@ -48,7 +49,7 @@ def edit_in_place(path: Path, old: str, new: str) -> None:
 def settled(example: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The example, its files' times old enough for the cache to trust their stat: the
     racy window shrunk to 50 ms (2 s by default, for filesystems with coarse times)."""
-    monkeypatch.setattr(loadcache, "RACY_NS", 50_000_000)
+    monkeypatch.setattr(filecache, "RACY_NS", 50_000_000)
     time.sleep(0.12)
     return example
 
