@@ -241,7 +241,7 @@ def _build(
                           groups={k: [v[0], *(p for p in v[1:] if p in files)] for k, v in made.groups.items()})
         waiting = (lambda: on_wait(target.path)) if on_wait else None
         written = site.publish(files, bool(ids), record, waiting, lambda: keep(stored, rendered, cache, picks, workspace))
-        stamp.files.save()  # not the old manifest's copy: the next no-op reads the new one
+        stamp.save()
     except TemplateError as exc:
         raise BuildError(template_problem(exc)) from exc
     except OSError as exc:  # setting outputs aside: the disk is full, or not writable

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import marshal
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from publisher.errors import Problem
+from publisher.filecache import digest, read_framed, write_framed
 
 Stat = list[int]  # [size, mtime_ns] of a file, as the build left it
 _last: list[tuple[tuple[str, int, int, int, int], Manifest]] = []  # the last one read
@@ -52,7 +54,13 @@ class Manifest:
     @classmethod
     def _parse(cls, path: Path) -> Manifest | None:
         try:
-            data = json.loads(path.read_bytes())
+            text = path.read_bytes()
+        except OSError:
+            return None
+        if (twin := _twin(path, text)) is not None:
+            return twin
+        try:
+            data = json.loads(text)
             manifest = cls(
                 files={str(k): [int(n) for n in v] for k, v in data["files"].items()},
                 built=[str(p) for p in data["built"]],
@@ -63,24 +71,50 @@ class Manifest:
                 keys={str(k): str(v) for k, v in data.get("keys", {}).items()},
                 groups={str(k): [str(p) for p in v] for k, v in data.get("groups", {}).items()},
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         return manifest
 
     def write(self, path: Path) -> None:
-        """Atomically, and durably: a generation is never made public before its manifest."""
+        """Atomically, and durably: a generation is never made public before its manifest.
+        Its twin follows (see _twin)."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # asdict deep-copies
         data["warnings"] = [dataclasses.asdict(p) for p in self.warnings]
+        text = json.dumps(data, sort_keys=True).encode()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as handle:
-                handle.write(json.dumps(data, sort_keys=True).encode())
+                handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        data.pop("warnings")
+        row = (digest(text), [dataclasses.astuple(p) for p in self.warnings], data)
+        write_framed(path.parent / TWIN, TWIN_MAGIC, marshal.dumps(row))
+
+
+# The last manifest written, as marshal, in the cache area beside the generations: parsing
+# 8 MB of JSON (5,000 issues) took a third of a no-op build and a tenth of an edit's. It
+# stands for the manifest whose bytes have its digest, and for no other; the JSON is the
+# record (a lost or torn twin costs one parse).
+TWIN = "cache/manifest.marshal"
+TWIN_MAGIC = b"publisher manifest twin 1\n"
+
+
+def _twin(path: Path, text: bytes) -> Manifest | None:
+    body = read_framed(path.parent / TWIN, TWIN_MAGIC)
+    if body is None:
+        return None
+    try:
+        hashed, warnings, data = marshal.loads(body)
+        if hashed != digest(text):
+            return None
+        return Manifest(**data, warnings=[Problem(*p) for p in warnings])
+    except Exception:  # a twin of any other shape is no twin
+        return None
 
 
 def stat_of(path: Path) -> Stat:

@@ -6,13 +6,10 @@ each file's size and modification time."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import marshal
 import os
-import time
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -52,7 +49,6 @@ class BuildStamp:
     def __init__(self, root: Path, config: Config, arguments: object, layout: Layout) -> None:
         self.files = FileDigests.at(layout.cache / DIGESTS)
         self.digest = inputs_digest(root, root / config.build.templates, repr(arguments), self.files)
-        self.copy: Copy | None = None
 
     @classmethod
     def of(cls, root: Path, templates: Path, arguments: object, layout: Layout) -> BuildStamp:
@@ -60,17 +56,12 @@ class BuildStamp:
         stamp = cls.__new__(cls)
         stamp.files = FileDigests.at(layout.cache / DIGESTS)
         stamp.digest = inputs_digest(root, templates, repr(arguments), stamp.files)
-        stamp.copy = None
         return stamp
 
     def save(self) -> None:
-        """Keep what this stamp read, for the next command: the files' digests, and the copy
-        of the manifest if it was read whole. Only once nothing can refuse the command (a
-        no-op found, a build made public): a refused build changes nothing."""
+        """Keep the files' digests for the next command. Only once nothing can refuse the
+        command (a no-op found, a build made public): a refused build changes nothing."""
         self.files.save()
-        if self.copy is not None:
-            write_framed(*self.copy)
-            self.copy = None
 
     def current(self, layout: Layout) -> Manifest | None:
         """The current generation's manifest, if its inputs were these and its files are
@@ -78,7 +69,7 @@ class BuildStamp:
         number = layout.current()
         if number is None:
             return None
-        manifest, self.copy = recorded(layout.manifest(number), layout.cache / RECORDED)
+        manifest = Manifest.read(layout.manifest(number))
         if manifest is None or manifest.digest != self.digest:
             return None
         base = f"{layout.folder(number)}/"  # strings, not Paths: 20,000 files at 5,000 issues
@@ -126,9 +117,6 @@ def inputs_digest(root: Path, templates: Path, arguments: str, known: FileDigest
 
 DIGESTS = "inputs.cache"  # in the cache area (never the public tree)
 MAGIC = b"publisher inputs cache 1\n"
-RECORDED = "stamp.cache"
-RECORDED_MAGIC = b"publisher stamp cache 1\n"
-Copy = tuple[Path, bytes, bytes]  # a cache file to write: path, head, body (filecache.write_framed)
 
 
 class FileDigests:
@@ -187,31 +175,6 @@ class FileDigests:
 
 
 _OPEN: dict[Path | None, FileDigests] = {}
-
-
-def recorded(path: Path, copy: Path) -> tuple[Manifest | None, Copy | None]:
-    """The manifest at path as far as the stamp reads it (files, digest, issues, built and
-    warnings; not hashes, keys nor groups), from a marshal copy kept in `copy` while the
-    manifest's stat is the same and can be trusted (see filecache.trusted), else read whole
-    (8 MB of JSON at 5,000 issues: a third of a no-op), with the copy to write."""
-    try:
-        key = stat_key(os.stat(path))
-    except OSError:
-        return None, None
-    body = read_framed(copy, RECORDED_MAGIC)
-    with suppress(Exception):  # a copy of any other shape is no copy
-        if body is not None:
-            name, known, seen, digest_, files, issues, built, warnings = marshal.loads(body)
-            if name == str(path) and tuple(known) == key and trusted(key, seen):
-                return Manifest(files=files, digest=digest_, issues=issues, built=built,
-                                warnings=[Problem(**w) for w in warnings]), None
-    seen = time.time_ns()
-    manifest = Manifest.read(path)
-    if manifest is None:
-        return None, None
-    warnings = [dataclasses.asdict(w) for w in manifest.warnings]
-    data = (str(path), key, seen, manifest.digest, manifest.files, manifest.issues, manifest.built, warnings)
-    return manifest, (copy, RECORDED_MAGIC, marshal.dumps(data))
 
 
 def _read_digests(path: Path) -> dict[str, tuple[StatKey, int, bytes]]:

@@ -1,19 +1,19 @@
-"""The build stamp's own caches (publisher/stamp.py, issue 12): each input file's digest kept
-by its stat, and a marshal copy of what the stamp reads of the manifest. Both only ever
-save time: the digest and the no-op decision are those made without them."""
+"""The no-op check's caches (issue 12): each input file's digest kept by its stat
+(publisher/stamp.py), and the manifest's marshal twin (publisher/manifest.py). Both only
+ever save time: the digest, the manifest and the no-op decision are those made without them."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
 
-from publisher import filecache, stamp
+from publisher import filecache, manifest, stamp
 from publisher.generations import Layout
-from publisher.manifest import Manifest
-from publisher.stamp import DIGESTS, RECORDED, FileDigests, inputs_digest, recorded
+from publisher.stamp import DIGESTS, FileDigests, inputs_digest
 from tests.conftest import REPO, run_cli
 
 ARGS = "([], False)"
@@ -118,27 +118,31 @@ def test_a_damaged_digest_cache_is_no_cache(settled: Path, damage: bytes) -> Non
     assert digest_of(settled, kept(settled)) == plain
 
 
-def test_the_manifests_copy_is_what_the_stamp_reads_of_it_until_the_manifest_changes(
-    example: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_manifest_read_from_its_twin_is_the_one_parsed(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run_cli("build", cwd=example).code == 0
-    monkeypatch.setattr(filecache, "RACY_NS", 50_000_000)
-    time.sleep(0.12)
     layout = Layout((example / "build").absolute())
-    path, copy = layout.manifest(layout.current() or 0), layout.cache / RECORDED
-    whole, pending = recorded(path, copy)
-    assert whole is not None and pending is not None
-    filecache.write_framed(*pending)
-    fast, again = recorded(path, copy)
-    assert fast is not None and again is None, "read from the copy"
-    for name in ("files", "digest", "issues", "built", "warnings"):
-        assert getattr(fast, name) == getattr(whole, name), name
-    changed = Manifest.read(path)
-    assert changed is not None
-    changed.issues = ["another"]
-    changed.write(path)  # a new file, renamed over the old one: another stat
-    fresh, pending = recorded(path, copy)
-    assert fresh is not None and fresh.issues == ["another"] and pending is not None
+    path, twin = layout.manifest(layout.current() or 0), layout.home / manifest.TWIN
+    assert twin.is_file(), "the build wrote the manifest's twin"
+    parsed: list[Path] = []
+    real = manifest.json.loads
+
+    def parsing(text: bytes) -> object:
+        parsed.append(path)
+        return real(text)
+
+    monkeypatch.setattr(manifest.json, "loads", parsing)
+    fast = manifest.Manifest._parse(path)
+    assert parsed == [] and fast is not None, "read from the twin"
+    twin_bytes = twin.read_bytes()
+    twin.write_bytes(twin_bytes[:-5])  # torn: the JSON is read
+    whole = manifest.Manifest._parse(path)
+    assert parsed == [path] and whole == fast
+    twin.write_bytes(twin_bytes)
+    data = real(path.read_text())
+    data["issues"] = ["another"]
+    path.write_text(json.dumps(data, sort_keys=True))  # the manifest changed: its twin stands for it no more
+    changed = manifest.Manifest._parse(path)
+    assert changed is not None and changed.issues == ["another"] and len(parsed) == 2
 
 
 def test_the_no_op_check_with_damaged_caches_still_decides_right(example: Path) -> None:
@@ -147,8 +151,8 @@ def test_the_no_op_check_with_damaged_caches_still_decides_right(example: Path) 
     assert "(0 changed)" in run_cli("build", cwd=example).stdout
     time.sleep(2.1)  # the default racy window: the copies are now trusted
     assert "(0 changed)" in run_cli("build", cwd=example).stdout
-    assert (cache / DIGESTS).is_file() and (cache / RECORDED).is_file()
-    for name in (DIGESTS, RECORDED):
+    assert (cache / DIGESTS).is_file() and (cache / "../" / manifest.TWIN).is_file()
+    for name in (DIGESTS, "../" + manifest.TWIN):
         (cache / name).write_bytes((cache / name).read_bytes()[:-7])  # torn
     assert "(0 changed)" in run_cli("build", cwd=example).stdout
     config = example / "config.toml"
