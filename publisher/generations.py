@@ -105,8 +105,9 @@ class Site:
                 clear_leftovers(self.layout, {previous.number, *self.below(previous.number)})
             number = max([*self.layout.numbers(), previous.number or 0]) + 1
             with self.failures("write"), self.undo(number):
-                written = self.fill(number, files, previous, others, partial, record)
+                written, twin = self.fill(number, files, previous, others, partial, record)
                 swap(self.layout, number, previous)
+            twin()
             with suppress(OSError):  # the build is public; old generations go next time
                 clear_leftovers(self.layout, {number, previous.number})
             if after is not None:
@@ -125,7 +126,9 @@ class Site:
     def fill(
         self, number: int, files: dict[str, Output], previous: Previous, others: list[str],
         partial: bool, record: Manifest,
-    ) -> list[str]:
+    ) -> tuple[list[str], Callable[[], None]]:
+        """The new generation and its manifest: the paths written, and what writes the
+        manifest's twin once the generation is public."""
         folder = self.layout.folder(number)
         ours = [rel for rel in previous.files if rel not in files] if partial else []
         theirs = [rel for rel in others if rel not in files]
@@ -142,8 +145,7 @@ class Site:
         record.hashes = dict(sorted(hashes.items()))
         carried = {rel: previous.keys[rel] for rel in ours if rel in previous.keys}
         record.keys = dict(sorted({**carried, **record.keys}.items()))
-        record.write(self.layout.manifest(number))
-        return written
+        return written, record.write(self.layout.manifest(number))
 
     def recycled(
         self, folder: Path, previous: Previous, files: dict[str, Output], carried: list[str]

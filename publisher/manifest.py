@@ -7,6 +7,7 @@ import dataclasses
 import json
 import marshal
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,10 @@ class Manifest:
             return None
         return manifest
 
-    def write(self, path: Path) -> None:
+    def write(self, path: Path) -> Callable[[], None]:
         """Atomically, and durably: a generation is never made public before its manifest.
-        Its twin follows (see _twin)."""
+        Returns what writes its twin (see _twin), for once the generation is public: a
+        build that fails leaves every file as it was."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # asdict deep-copies
         data["warnings"] = [dataclasses.asdict(p) for p in self.warnings]
         text = json.dumps(data, sort_keys=True).encode()
@@ -93,7 +95,7 @@ class Manifest:
             raise
         data.pop("warnings")
         row = (digest(text), [dataclasses.astuple(p) for p in self.warnings], data)
-        write_framed(path.parent / TWIN, TWIN_MAGIC, marshal.dumps(row))
+        return lambda: write_framed(path.parent / TWIN, TWIN_MAGIC, marshal.dumps(row))
 
 
 # The last manifest written, as marshal, in the cache area beside the generations: parsing
