@@ -39,8 +39,8 @@ def read_file(path: Path | str) -> tuple[StatKey, bytes, int] | None:
     """The file's stat, bytes and when reading began; None if it is no readable file. The
     stat is of the handle read, so it can only be older than the bytes, never newer."""
     seen = time.time_ns()
-    try:
-        with open(path, "rb") as handle:
+    try:  # non-blocking: a pipe put there since its stat is not waited on, only refused
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
             st = os.fstat(handle.fileno())
             if not stat.S_ISREG(st.st_mode):
                 return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -145,9 +146,12 @@ class FileDigests:
         pipe or folder in issues/ is named only: loading reports it)."""
         self.asked.add(path)
         try:
-            key = stat_key(os.stat(path))
+            info = os.stat(path)
         except OSError:
             return b""
+        if not stat.S_ISREG(info.st_mode):
+            return b""  # never opened: a pipe's open would wait for a writer
+        key = stat_key(info)
         known = self.known.get(path)
         if known is not None and known[0] == key and trusted(key, known[1]):
             return known[2]
