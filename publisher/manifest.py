@@ -93,8 +93,7 @@ class Manifest:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        data.pop("warnings")
-        row = (digest(text), [dataclasses.astuple(p) for p in self.warnings], data)
+        row = (digest(text), data.pop("warnings"), data)  # as in the JSON: by name
         return lambda: write_framed(path.parent / TWIN, TWIN_MAGIC, marshal.dumps(row))
 
 
@@ -114,7 +113,7 @@ def _twin(path: Path, text: bytes) -> Manifest | None:
         hashed, warnings, data = marshal.loads(body)
         if hashed != digest(text):
             return None
-        return Manifest(**data, warnings=[Problem(*p) for p in warnings])
+        return Manifest(**data, warnings=[Problem(**p) for p in warnings])
     except Exception:  # a twin of any other shape is no twin
         return None
 
