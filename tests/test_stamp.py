@@ -38,6 +38,14 @@ def kept(ws: Path) -> FileDigests:
     return FileDigests(ws / ".build.generations/cache" / DIGESTS)
 
 
+def saved(ws: Path) -> str:
+    """The digest, its files' digests kept on disk for the next command."""
+    known = kept(ws)
+    found = digest_of(ws, known)
+    known.save()
+    return found
+
+
 def unread(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every file the stamp reads from now on."""
     read: list[str] = []
@@ -67,9 +75,7 @@ def test_kept_digests_give_the_digest_of_the_bytes_and_spare_reading_them(
 def test_an_edit_that_keeps_the_size_and_modification_time_is_noticed(
     settled: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known = kept(settled)
-    before = digest_of(settled, known)
-    known.save()
+    before = saved(settled)
     path = sorted((settled / "issues").glob("2*.toml"))[0]
     info = path.stat()
     text = path.read_bytes()
@@ -86,9 +92,7 @@ def test_an_edit_that_keeps_the_size_and_modification_time_is_noticed(
 def test_a_file_read_in_its_racy_window_is_read_again(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stamp, "_OPEN", {})
     (example / ".build.generations/cache").mkdir(parents=True)
-    known = kept(example)
-    digest_of(example, known)  # the files were written a moment ago: their stat proves nothing yet
-    known.save()
+    saved(example)  # the files were written a moment ago: their stat proves nothing yet
     read = unread(monkeypatch)
     digest_of(example, kept(example))
     assert os.path.abspath(example / "config.toml") in read
@@ -97,9 +101,7 @@ def test_a_file_read_in_its_racy_window_is_read_again(example: Path, monkeypatch
 def test_a_deleted_issue_changes_the_digest_and_leaves_the_kept_digests(
     settled: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known = kept(settled)
-    before = digest_of(settled, known)
-    known.save()
+    before = saved(settled)
     gone = sorted((settled / "issues").glob("2*.toml"))[-1]
     gone.unlink()
     (settled / "config.toml").touch()  # something read afresh: the digests are written again
