@@ -20,6 +20,7 @@ from typing import Any
 from jinja2 import Environment
 from pydantic import BaseModel
 
+from publisher import code
 from publisher.config import Config
 from publisher.generations import Layout
 from publisher.related import StoredPicks
@@ -147,8 +148,7 @@ def theme_salt(env: Environment, config: Config) -> str:
     digest = hashlib.sha256(config_read(config, sources.values()).encode())
     for name, source in sources.items():
         digest.update(name.encode() + source.encode())
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
+    digest.update(code.ALL.encode())
     for package in RENDERING_PACKAGES:
         digest.update(_version(package).encode())
     return digest.hexdigest()

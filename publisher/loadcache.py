@@ -41,6 +41,7 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
+from publisher import code
 from publisher.errors import Problem
 from publisher.filecache import (
     StatKey,
@@ -261,16 +262,13 @@ def salt() -> bytes:
         import pydantic_core
         import rtoml
 
-        from publisher import errors, frozen, records, validate, workspace
-
         found = blake2b(digest_size=16)
         found.update(f"{sys.version}|{pydantic.VERSION}|{pydantic_core.__version__}|"
-                     f"{getattr(rtoml, '__version__', '')}".encode())  # fmt: skip
-        for module in (errors, frozen, records, validate, workspace, sys.modules[__name__]):
-            with suppress(OSError, TypeError):
-                found.update(Path(str(module.__file__)).read_bytes())
+                     f"{getattr(rtoml, '__version__', '')}|{_CODE}".encode())  # fmt: skip
         _salt = found.hexdigest().encode()
     return _salt
 
 
 _salt: bytes | None = None
+# The loading code, as this process runs it (see publisher/code.py).
+_CODE = code.digest_of(["errors.py", "frozen.py", "records.py", "validate.py", "workspace.py", "loadcache.py"])

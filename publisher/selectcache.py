@@ -22,11 +22,11 @@ import os
 import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from publisher import code
 from publisher.cache import Memo, record_digest
 from publisher.digest.groups import Group, Item
 from publisher.errors import Problem
@@ -169,18 +169,7 @@ class SelectionCache:
 def _code_digest() -> str:
     """Our code: any change to it (a rule's implementation, a new picks module) re-selects
     everything once, rather than trust a list of the modules selection happens to use."""
-    global _code
-    if _code is None:
-        digest = hashlib.sha256()
-        here = Path(__file__).parent
-        for path in sorted(here.rglob("*.py")):
-            with suppress(OSError):
-                digest.update(path.relative_to(here).as_posix().encode() + path.read_bytes())
-        _code = digest.hexdigest()
-    return _code
-
-
-_code: str | None = None
+    return code.ALL
 
 
 def _renderers() -> str:

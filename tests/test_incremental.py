@@ -404,3 +404,35 @@ def test_the_search_index_written_in_pieces_is_the_one_made_whole(archive: Path,
     assert data["index"] == search.minisearch_index(search.documents(workspace.config, views))
     assert data["index"]["documentCount"] == count
     spill.close()
+
+
+def test_the_caches_code_salts_are_those_of_the_code_the_process_runs(tmp_path: Path) -> None:
+    """A process whose files are replaced while it runs (an upgrade under a preview server)
+    salts its caches as the code it loaded, not as the files are now."""
+    import shutil
+
+    copy = tmp_path / "code"
+    shutil.copytree(REPO / "publisher", copy / "publisher", ignore=shutil.ignore_patterns("__pycache__"))
+    salts = (
+        "from publisher import cache, loadcache, selectcache\n"
+        "def salts():\n"
+        "    return [loadcache.salt().decode(), selectcache._code_digest()]\n"
+    )
+    edit = (
+        "from pathlib import Path\n"
+        "path = Path(loadcache.__file__).with_name('records.py')\n"
+        "path.write_text(path.read_text() + '\\n# upgraded\\n')\n"
+    )
+
+    def run(code: str) -> list[str]:
+        env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    before = run(salts + "import json; print(json.dumps(salts()))")
+    during = run(salts + edit + "import json; print(json.dumps(salts()))")
+    after = run(salts + "import json; print(json.dumps(salts()))")
+    assert during == before
+    assert after[0] != before[0] and after[1] != before[1]
