@@ -10,9 +10,11 @@ import os
 import stat
 import time
 import zlib
+from collections.abc import Callable
 from contextlib import suppress
 from hashlib import blake2b
 from pathlib import Path
+from typing import BinaryIO
 
 RACY_NS = 2_000_000_000  # timestamps this close to the read may hide an edit (coarse clocks)
 StatKey = tuple[int, int, int, int, int]
@@ -54,7 +56,7 @@ def write_framed(path: Path, head: bytes, body: bytes) -> None:
     the old file or the new one. No fsync: a cache lost in a crash costs one slow command,
     and a torn one fails its CRC. A failed write is ignored."""
     frame = len(body).to_bytes(8, "big") + zlib.crc32(body).to_bytes(4, "big")
-    _write_quietly(path, head, frame, body)
+    replace_quietly(path, lambda handle: handle.writelines((head, frame, body)))
 
 
 def read_framed(path: Path, head: bytes) -> memoryview | None:
@@ -74,13 +76,15 @@ def read_framed(path: Path, head: bytes) -> memoryview | None:
     return body
 
 
-def _write_quietly(path: Path, *parts: bytes) -> None:
+def replace_quietly(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """path written by write(file) into a temporary file, then renamed over it: readers see
+    the old file or the new one. A failure is ignored: a lost cache costs time, never a wrong
+    result."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as handle:
-            for part in parts:
-                handle.write(part)
+            write(handle)
         os.replace(tmp, path)
     except OSError:
         with suppress(OSError):

@@ -159,8 +159,8 @@ class Record(BaseModel):
     """A record compacts itself when made or unpickled: its REPEATED fields (strings) and
     REPEATED_TUPLES (of strings): tags, sources, categories, a few hundred values over an
     archive, are interned, so an archive holds each such string once; and its set of given
-    fields is shared. It pickles as its values in field order and that set as a bit mask
-    (the workspace cache: 119,000 records unpickled by every command at 5,000 issues)."""
+    fields is shared. It pickles as a dict of its values and that set as a bit mask (the
+    workspace cache: 119,000 records unpickled by every command at 5,000 issues)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
     REPEATED: ClassVar[tuple[str, ...]] = ()

@@ -24,6 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from publisher.filecache import replace_quietly
 from publisher.records import Issue
 
 FILE = "sealed.marshal"
@@ -112,7 +113,7 @@ def _make_chunk(positions: range) -> list[tuple[int, Entry]]:
 
 def save_marshal(path: Path, data: dict[str, Any]) -> None:
     """A cache file, whole or not at all (temporary file, renamed); a failure is ignored."""
-    _replace(path, lambda file: file.write(marshal.dumps(data)))
+    replace_quietly(path, lambda file: file.write(marshal.dumps(data)))
 
 
 def save_marshal_parts(path: Path, head: dict[str, Any], entries: dict[str, Any], size: int = 256) -> None:
@@ -127,20 +128,7 @@ def save_marshal_parts(path: Path, head: dict[str, Any], entries: dict[str, Any]
             part = marshal.dumps({**head, "entries": dict(items[start:start + size])})
             file.write(len(part).to_bytes(8, "big") + part)
 
-    _replace(path, write)
-
-
-def _replace(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """path written by write(file) into a temporary file, then renamed over it; a failure is
-    ignored (a lost cache costs time, never a wrong result)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as file:
-            write(file)
-        os.replace(tmp, path)
-    with suppress(OSError):
-        tmp.unlink(missing_ok=True)
+    replace_quietly(path, write)
 
 
 def read_marshal_parts(path: Path, head: dict[str, Any]) -> dict[str, Any]:
