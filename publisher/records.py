@@ -190,17 +190,23 @@ def _restored(cls: type[Record], values: dict[str, Any], mask: int, private: dic
     if len(values) != len(cls.NAMES):  # the cache's salt covers this file: never, but cheap
         raise ValueError(f"not the fields of {cls.__name__}")
     record = object.__new__(cls)
-    _compact(record, values, mask, private)
+    _compact(record, values, mask, private, restored=True)
     return record
 
 
-def _compact(record: Record, values: dict[str, Any], mask: int, private: dict[str, Any] | None) -> None:
+def _compact(
+    record: Record, values: dict[str, Any], mask: int, private: dict[str, Any] | None, restored: bool = False
+) -> None:
     cls = type(record)
     for name in cls.REPEATED:
         values[name] = intern(values[name])
     for name in cls.REPEATED_TUPLES:
         values[name] = tuple(map(intern, values[name]))
-    _set(record, "__dict__", values)
+    if restored:  # set one by one into a record with no __dict__ yet: a dict sharing its
+        for name, value in values.items():  # keys with the class's (PEP 412), 550 -> 210 bytes
+            _set(record, name, value)
+    else:
+        _set(record, "__dict__", values)
     given = _GIVEN.get((cls, mask))
     if given is None:
         given = _GIVEN[cls, mask] = {name for n, name in enumerate(cls.NAMES) if mask >> n & 1}

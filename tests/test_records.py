@@ -1,3 +1,4 @@
+import sys
 from datetime import date
 
 import pytest
@@ -79,5 +80,10 @@ def test_records_share_their_repeated_strings_and_pickle_back_equal() -> None:
     assert back.articles[0].tags[0] is first.tags[0]
     assert back.articles[0].__pydantic_fields_set__ is first.__pydantic_fields_set__
     assert back.articles[0].image is not None and back.articles[0].image.model_fields_set == {"url"}
+    # Unpickled, a record's values sit in a dict that shares its keys with its class's.
+    restored = back.articles[0].__dict__
+    assert sys.getsizeof(restored) < sys.getsizeof(dict(restored)) and list(restored) == list(Article.model_fields)
+    moved = back.articles[1].model_copy(update={"note": "a line"})
+    assert moved.note == "a line" and back.articles[1].note == "" and moved.title == "T2"
     changed = first.model_copy(update={"note": "a line"})
     assert "note" in changed.model_fields_set and "note" not in second.model_fields_set
