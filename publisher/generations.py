@@ -253,12 +253,17 @@ def discard(layout: Layout, number: int) -> None:
     delete_later(trash)
 
 
+DELETE_HERE = 2_000  # files: a folder of fewer is removed before the command ends
+
+
 def delete_later(folder: Path) -> None:
     """rmtree in a detached grandchild (nothing to reap, no lock held: it keeps no file
-    open); here, where forking is not safe (threads) or possible."""
+    open); here, where forking is not safe (threads) or possible, or for a small folder
+    (a few milliseconds: a copy of the workspace made as the command ends never meets a
+    folder being deleted, unless it is a large one's)."""
     from publisher.loadcache import can_fork
 
-    if not can_fork():
+    if not can_fork() or _files_in(folder, DELETE_HERE) < DELETE_HERE:
         shutil.rmtree(folder, ignore_errors=True)
         return
     child = os.fork()
@@ -271,6 +276,16 @@ def delete_later(folder: Path) -> None:
         finally:
             os._exit(0)
     os.waitpid(child, 0)
+
+
+def _files_in(folder: Path, most: int) -> int:
+    """The entries under folder, counted up to `most`."""
+    found = 0
+    for _, dirs, files in os.walk(folder):
+        found += len(dirs) + len(files)
+        if found >= most:
+            break
+    return found
 
 
 def swap(layout: Layout, number: int, previous: Previous) -> None:

@@ -94,3 +94,29 @@ def test_sealed_digests_are_the_records_and_follow_an_edit(archive: Path) -> Non
     assert after == selection_keys(edited, "code")  # the same keys as computed from scratch
     changed = sorted(k for k in after if after[k] != before[k])
     assert changed and changed[0] == sorted(p.stem for p in (archive / "issues").glob("[!.]*.toml"))[5]
+
+
+def test_a_small_folder_is_deleted_before_the_command_ends_and_a_large_one_in_the_background(
+    example: Path, tmp_path: Path
+) -> None:
+    """What a build sets aside goes as it ends: a copy of the workspace made right after never
+    meets a folder half deleted (small folders go at once); a large one goes all the same."""
+    import time
+
+    from publisher.generations import DELETE_HERE, delete_later
+    from tests.conftest import run_cli
+
+    assert run_cli("build", cwd=example).code == 0
+    assert not [p.name for p in (example / ".build.generations").iterdir() if p.name.startswith(("trash-", "spill-"))]
+    small, large = tmp_path / "small", tmp_path / "large"
+    for folder, count in ((small, 10), (large, DELETE_HERE + 10)):
+        (folder / "sub").mkdir(parents=True)
+        for n in range(count):
+            (folder / "sub" / str(n)).write_bytes(b"x")
+    delete_later(small)
+    assert not small.exists()
+    delete_later(large)
+    deadline = time.monotonic() + 60
+    while large.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not large.exists()
