@@ -11,6 +11,7 @@ import json
 import marshal
 import os
 import re
+import shutil
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from importlib import metadata
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 from publisher import code
 from publisher.config import Config
 from publisher.generations import Layout
+from publisher.output import Output, Same, read_output
 from publisher.related import StoredPicks
 from publisher.selection import IssueView
 
@@ -181,9 +183,13 @@ def _version(package: str) -> str:
 
 
 class IssueCache:
-    """One file per issue and key (issues/<id>/<key>): a header line (the key, each file's
-    name, size and SHA-256), then the files' bytes. Written to a temporary file and renamed, so an entry is whole or absent;
-    a torn, truncated or corrupt one fails its check and the issue is simply rendered again.
+    """One folder per issue and key (issues/<id>/<key>/): the files, and ENTRY (the key, each
+    file's name, size and SHA-256). A file this build set aside (see output.Spill, which the
+    new generation links from) is hard-linked, not written again: storing the entries of a
+    cold build at 5,000 issues wrote 1.2 GB of the generation's bytes a second time, and held
+    the disk space twice. Staged under a temporary name, then renamed, so an entry is whole or
+    absent; a file that fails its size or digest (torn, or edited in place through a link)
+    fails the entry, and the issue is simply rendered again.
 
     It lives beside the output (.<output>.generations/cache/issues/<id>/), never inside the public
     tree. No fsync: a cache may be lost in a crash, at the cost of one render."""
@@ -191,22 +197,38 @@ class IssueCache:
     def __init__(self, output: Path | None) -> None:
         self.root = Layout(Path(os.path.abspath(output))).cache / "issues" if output else None
 
-    def get(self, issue_id: str, key: str, names: tuple[str, ...]) -> dict[str, bytes] | None:
+    def get(
+        self, issue_id: str, key: str, names: tuple[str, ...], wanted: tuple[str, ...] | None = None
+    ) -> dict[str, bytes] | None:
+        """The entry's files, if it holds exactly `names` and all are intact; only those
+        `wanted`, if given (the others are not read)."""
         if self.root is None:
             return None
+        folder = self.root / issue_id / key
         try:
-            blob = (self.root / issue_id / key).read_bytes()
-        except OSError:
+            header = json.loads((folder / ENTRY).read_bytes())
+            listed = [(str(name), int(size), str(digest)) for name, size, digest in header["files"]]
+            if header["key"] != key or tuple(name for name, _, _ in listed) != names:
+                return None
+            files = {}
+            for name, size, digest in listed:
+                if wanted is None or name in wanted:
+                    data = (folder / name).read_bytes()  # a name of `names`, not the entry's
+                    if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+                        return None
+                    files[name] = data
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        files = _decode(blob, key)
-        return files if files is not None and tuple(files) == names else None
+        return files
 
-    def put(self, issue_id: str, key: str, files: dict[str, bytes], hashes: Mapping[str, str] | None = None) -> bool:
+    def put(self, issue_id: str, key: str, files: Mapping[str, Output], hashes: Mapping[str, str] | None = None) -> bool:
         """Store an entry; False if the disk would not take it (the build is not the worse).
         `hashes`: "sha256:<hex>" of some of the files, already known."""
         return self.stage(issue_id, key, files, hashes) and self.commit(issue_id, key)
 
-    def stage(self, issue_id: str, key: str, files: dict[str, bytes], hashes: Mapping[str, str] | None = None) -> bool:
+    def stage(
+        self, issue_id: str, key: str, files: Mapping[str, Output], hashes: Mapping[str, str] | None = None
+    ) -> bool:
         """Write an entry under a temporary name (what commit() then makes an entry, and
         discard() removes); False if the disk would not take it."""
         if self.root is None:
@@ -214,7 +236,9 @@ class IssueCache:
         tmp = self._staged(issue_id, key)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(_encode(key, files, hashes or {}))
+            tmp.mkdir()
+            listed = [[name, *_place(tmp / name, data, (hashes or {}).get(name))] for name, data in files.items()]
+            (tmp / ENTRY).write_text(json.dumps({"key": key, "files": listed}))
         except OSError:
             self.discard(issue_id, key)
             return False
@@ -227,7 +251,8 @@ class IssueCache:
             if folder.is_file() or folder.is_symlink():
                 folder.unlink()  # not an entry folder: whatever it is, it is the cache's
             folder.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, folder / key)
+            _remove(folder / key)  # the same entry, stored by another build meanwhile
+            os.rename(tmp, folder / key)
             _keep_newest(folder, key)
         except OSError:
             self.discard(issue_id, key)
@@ -236,7 +261,7 @@ class IssueCache:
 
     def discard(self, issue_id: str, key: str) -> None:
         with suppress(OSError):
-            self._staged(issue_id, key).unlink(missing_ok=True)
+            _remove(self._staged(issue_id, key))
 
     def _staged(self, issue_id: str, key: str) -> Path:
         # Beside the issues' folders, not in one: a killed build's is found by one listing.
@@ -244,37 +269,36 @@ class IssueCache:
         return self.root / f".{issue_id}.{key}.{os.getpid()}.tmp"
 
 
+ENTRY = "entry.json"  # in an entry's folder, beside its files (whose names have no ".json")
+
+
+def _place(path: Path, data: Output, digest: str | None) -> tuple[int, str]:
+    """One file of an entry: a set-aside or earlier file linked, else its bytes written.
+    Returns its size and SHA-256."""
+    if isinstance(data, Same) and data.source is not None:
+        with suppress(OSError):  # another file system, or links refused: the bytes then
+            os.link(data.source, path)
+            return data.size, data.digest.removeprefix("sha256:")
+    data = read_output(data)
+    path.write_bytes(data)
+    return len(data), (digest or "").removeprefix("sha256:") or hashlib.sha256(data).hexdigest()
+
+
+def _remove(path: Path) -> None:
+    """A file or a folder, whichever is there (an entry of the old one-file form is a file)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
 def _keep_newest(folder: Path, key: str) -> None:
     """KEEP entries per issue, `key` among them: switching a setting back and forth renders
     nothing again, and the folder does not grow."""
     others = sorted(
         (p for p in folder.iterdir() if not p.name.startswith(".") and p.name != key),
-        key=lambda p: p.stat().st_mtime_ns,
+        key=lambda p: p.lstat().st_mtime_ns,
     )
     for old in others[: max(0, len(others) - (KEEP - 1))]:
-        old.unlink(missing_ok=True)
-
-
-def _encode(key: str, files: dict[str, bytes], hashes: Mapping[str, str]) -> bytes:
-    parts = [
-        [name, len(data), hashes[name].removeprefix("sha256:") if name in hashes else hashlib.sha256(data).hexdigest()]
-        for name, data in files.items()
-    ]
-    return json.dumps({"key": key, "files": parts}).encode() + b"\n" + b"".join(files.values())
-
-
-def _decode(blob: bytes, key: str) -> dict[str, bytes] | None:
-    head, _, body = blob.partition(b"\n")
-    try:
-        header = json.loads(head)
-        if header["key"] != key:
-            return None
-        files, offset = {}, 0
-        for name, size, digest in header["files"]:
-            data = body[offset : offset + size]
-            if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
-                return None
-            files[str(name)], offset = data, offset + size
-    except (ValueError, KeyError, TypeError):
-        return None
-    return files if offset == len(body) else None
+        with suppress(OSError):
+            _remove(old)

@@ -237,7 +237,10 @@ def clear_leftovers(layout: Layout, keep: set[int | None]) -> None:
     for stale in [*layout.home.glob(".*.tmp"), *layout.cache.glob("issues/.*.tmp")]:
         pid = stale.name.rsplit(".", 2)[-2]  # every temporary name here ends .<pid>.tmp
         if not (pid.isdigit() and running(int(pid))):
-            stale.unlink()  # a killed build's (this one stages its cache entries there)
+            if stale.is_dir() and not stale.is_symlink():  # a killed build's staged cache entry
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink()
 
 
 TRASH_PREFIX = "trash-"  # + a discarded generation's number: no generation any more

@@ -68,7 +68,7 @@ class Rendered:
         """Write the fresh issues' cache entries under temporary names (see IssueCache.stage)."""
         hashes = hashes or {}
         for issue_id, key in self.fresh.items():
-            files = {n: read_output(d) for n, d in self.files[issue_id].items()}
+            files = self.files[issue_id]  # a file set aside on disk is linked, not copied
             known = {n: hashes[rel] for n in files if (rel := f"issues/{issue_id}/{n}") in hashes}
             if cache.stage(issue_id, key, files, known):
                 self.staged.append(issue_id)
@@ -90,7 +90,7 @@ class Rendered:
         data = self.files.get(issue_id, {}).get(FEED_ENTRY)
         if data is not None and (isinstance(data, bytes) or data.fresh):
             return read_output(data).decode()
-        if (key := self.keys.get(issue_id)) and (files := cache.get(issue_id, key, ISSUE_FILES)):
+        if (key := self.keys.get(issue_id)) and (files := cache.get(issue_id, key, ISSUE_FILES, (FEED_ENTRY,))):
             return files[FEED_ENTRY].decode()
         return None
 
@@ -231,10 +231,10 @@ def _from_cache(
     cache: IssueCache, issue_id: str, key: str, result: Rendered, spill: Spill | None,
     wanted: tuple[str, ...] = ISSUE_FILES,
 ) -> bool:
-    files = cache.get(issue_id, key, ISSUE_FILES)
+    files = cache.get(issue_id, key, ISSUE_FILES, wanted)
     if files is not None:  # set aside past the memory budget, as rendered files are
         result.files[issue_id] = {n: spill.keep(f"issues/{issue_id}/{n}", d) if spill else d
-                                  for n, d in files.items() if n in wanted}
+                                  for n, d in files.items()}
     return files is not None
 
 

@@ -320,7 +320,7 @@ def test_an_unchanged_issue_comes_from_the_cache(tmp_path: Path) -> None:
     build(ws)
     cache = IssueCache(ws / "build")
     (entry,) = (ws / ".build.generations/cache/issues/2024-01").iterdir()  # never in build/
-    key = json.loads(entry.read_bytes().split(b"\n", 1)[0])["key"]
+    key = json.loads((entry / "entry.json").read_bytes())["key"]
     files = cache.get("2024-01", key, ISSUE_FILES)
     assert files is not None
     marked = files["email.html"].replace(b"View in browser", b"VIEW IN BROWSER")
@@ -340,6 +340,32 @@ def test_an_unchanged_issue_comes_from_the_cache(tmp_path: Path) -> None:
     (ws / "templates/email.css").write_text(css.replace("#9a4f00", "#9a4f01"))
     build(ws)
     assert b"VIEW IN BROWSER" not in output.read_bytes() and "#9a4f01" in output.read_text()
+
+
+def test_a_cache_entry_links_the_files_the_build_set_aside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the memory budget a build sets its outputs aside on disk: the cache links those
+    files (the generation's, one inode) instead of writing their bytes again. A public file
+    edited in place, which changes the entry's file too, fails the entry's digest: the issue
+    is rendered again, never served edited."""
+    import publisher.build
+
+    monkeypatch.setattr(publisher.build, "SPILL_BUDGET", 0)  # every output set aside
+    ws = small_workspace(tmp_path / "ws")
+    build(ws)
+    (entry,) = (ws / ".build.generations/cache/issues/2024-01").iterdir()
+    public = ws / "build/issues/2024-01"
+    for name in ("index.html", "email.html", "email.txt", "email.eml"):
+        assert (entry / name).stat().st_ino == (public / name).stat().st_ino
+    cache = IssueCache(ws / "build")
+    files = cache.get("2024-01", entry.name, ISSUE_FILES)
+    assert files is not None and files["email.html"] == (public / "email.html").read_bytes()
+    assert cache.get("2024-01", entry.name, ISSUE_FILES, ("email.txt",)) == {"email.txt": files["email.txt"]}
+    with open(public / "email.html", "ab") as handle:  # in place: the entry's file changes too
+        handle.write(b"<!-- edited by hand -->")
+    assert cache.get("2024-01", entry.name, ISSUE_FILES) is None
+    again = build(ws)
+    assert "issues/2024-01/email.html" in again.written
+    assert (public / "email.html").read_bytes() == files["email.html"]
 
 
 def test_a_no_op_rebuild_replays_and_a_touched_output_rebuilds(tmp_path: Path) -> None:

@@ -191,25 +191,30 @@ def test_a_read_only_disk_is_a_message_and_the_previous_build_stays(tmp_path: Pa
         assert public_tree(disk / "site") == old and snapshot(disk) == before
 
 
-@pytest.mark.parametrize("damage", ["truncated", "a flipped byte", "garbage", "a folder", "empty"])
+@pytest.mark.parametrize("damage", ["truncated", "a flipped byte", "garbage", "a file", "empty", "a file gone"])
 def test_a_damaged_cache_entry_is_ignored_and_rendered_again(tmp_path: Path, damage: str) -> None:
     ws = copy_example(tmp_path / "ws")
     expected = clean_build(ws, tmp_path / "expected")
     build(ws)
     for folder in (ws / ".build.generations/cache/issues").iterdir():
-        (entry,) = folder.iterdir()
-        data = entry.read_bytes()
-        entry.unlink()
+        (entry,) = folder.iterdir()  # a folder: entry.json and the issue's files
+        email, eml = entry / "email.html", entry / "email.eml"
+        html, mime = email.read_bytes(), eml.read_bytes()
+        email.unlink(), eml.unlink()  # never through a link: the generation's files stay whole
+        email.write_bytes(html), eml.write_bytes(mime)
         if damage == "truncated":
-            entry.write_bytes(data[: len(data) // 2])
+            email.write_bytes(html[: len(html) // 2])
         elif damage == "a flipped byte":
-            entry.write_bytes(data[:-10] + bytes([data[-10] ^ 1]) + data[-9:])
+            eml.write_bytes(mime[:-10] + bytes([mime[-10] ^ 1]) + mime[-9:])
         elif damage == "garbage":
-            entry.write_bytes(os.urandom(len(data)))
-        elif damage == "a folder":
-            entry.mkdir()
+            (entry / "entry.json").write_bytes(os.urandom(200))
+        elif damage == "a file":  # where the entry's folder was (the old one-file form)
+            shutil.rmtree(entry)
+            entry.write_bytes(os.urandom(len(html)))
+        elif damage == "empty":
+            (entry / "entry.json").write_bytes(b"")
         else:
-            entry.write_bytes(b"")
+            email.unlink()
     (ws / "build").unlink()  # no replay: a real rebuild, reading the damaged cache
     build(ws)
     assert public_tree(ws / "build") == expected
