@@ -41,22 +41,28 @@ def wrap(text: str, width: int = 72, indent: str = "") -> str:
 
 
 def _fill(paragraph: str, width: int, indent: str) -> str:
-    if paragraph.isprintable() and "  " not in paragraph and paragraph.strip(" ") == paragraph:
-        return _greedy(paragraph, width, indent)
+    if paragraph.isprintable():
+        words = paragraph.lstrip(" ").split(" ")
+        lead = paragraph[: len(paragraph) - len(paragraph.lstrip(" "))]  # a list item's "  - "
+        # textwrap keeps the spaces a paragraph starts with, on the first line, while that
+        # line also holds the first word; words must be between single spaces, none after.
+        if all(words) and (not lead or len(lead) + len(words[0]) <= width):
+            words[0] = lead + words[0]
+            return _greedy(words, width, indent)
     return textwrap.fill(
         paragraph, width=width, subsequent_indent=indent, break_long_words=False,
         break_on_hyphens=False,
     )
 
 
-def _greedy(paragraph: str, width: int, indent: str) -> str:
+def _greedy(words: list[str], width: int, indent: str) -> str:
     """textwrap.fill's lines for words between single spaces (white space other than " "
     is not printable): a word joins the line if it fits, else starts the next one; a word
     longer than a line stands alone (break_long_words=False). Tests compare the two."""
     lines: list[str] = []
     line: list[str] = []
     length, room = 0, width
-    for word in paragraph.split(" "):
+    for word in words:
         if line and length + 1 + len(word) > room:
             lines.append(" ".join(line))
             line, length, room = [], 0, width - len(indent)

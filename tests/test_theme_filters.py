@@ -14,6 +14,7 @@ from publisher.theme import add_params, tracking, wrap
 LETTERS = list("abcdefghij-\u2019\u00e9.,:\u4e2d")
 WORD = st.text(st.sampled_from(LETTERS), max_size=15)
 PARAGRAPH = st.lists(WORD, max_size=40).map(" ".join)  # the quick path's kind of text
+ITEM = st.tuples(st.sampled_from(["", " ", "  ", "    "]), PARAGRAPH).map("".join)  # "  - a list item"
 ODD = st.text(st.sampled_from([*LETTERS, " ", "\t", "\xa0", "\u2009", "\x1c", "\u2028"]), max_size=120)
 
 
@@ -25,8 +26,8 @@ def textwraps(text: str, width: int, indent: str) -> str:
     )
 
 
-@settings(max_examples=3000, deadline=None)
-@given(PARAGRAPH | ODD | st.text(max_size=120), st.integers(1, 80), st.sampled_from(["", "  ", "    ", "x" * 10]))
+@settings(max_examples=5000, deadline=None)
+@given(PARAGRAPH | ITEM | ODD | st.text(max_size=120), st.integers(1, 80), st.sampled_from(["", "  ", "    ", "x" * 10]))
 def test_wrap_is_textwrap_fill(text: str, width: int, indent: str) -> None:
     assert wrap(text, width, indent) == textwraps(text, width, indent)
 
