@@ -32,6 +32,7 @@ def leave(code: str | int | None) -> None:
     handlers still run (pools, logs, temporary folders), and the output is flushed; with
     another thread still running (it would be joined, or cut short), the usual exit is taken."""
     if threading.active_count() > 1:
+        gc.freeze()  # what is left is not walked by the collection at exit either
         sys.exit(code)
     if code is None:
         status = 0

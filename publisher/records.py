@@ -160,7 +160,8 @@ class Record(BaseModel):
     REPEATED_TUPLES (of strings): tags, sources, categories, a few hundred values over an
     archive, are interned, so an archive holds each such string once; and its set of given
     fields is shared. It pickles as a dict of its values and that set as a bit mask (the
-    workspace cache: 119,000 records unpickled by every command at 5,000 issues)."""
+    workspace cache: 119,000 records unpickled by every command at 5,000 issues); unpickled,
+    its values are set one by one, into a dict that shares its keys with its class's."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
     REPEATED: ClassVar[tuple[str, ...]] = ()
