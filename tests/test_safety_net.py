@@ -76,33 +76,3 @@ def test_none_of_the_issue_cases_reach_the_net(example: Path) -> None:
         run = run_cli(*command, cwd=example, env={"PUBLISHER_EMAIL": "oops"})
         assert run.code == 1 and "internal error" not in run.stderr and "Traceback" not in run.stderr
 
-
-# The console script ends with publisher.__main__.leave: as sys.exit would, minus the teardown.
-LEAVE = """
-import atexit, sys, threading, time
-from publisher.__main__ import leave
-
-atexit.register(lambda: print("exit handler ran", file=sys.stderr))
-print("x" * 200_000, end="")  # buffered output, still in the buffer when leave() is called
-if sys.argv[1] == "thread":  # a thread still working: the usual exit waits for it
-    threading.Thread(target=lambda: (time.sleep(0.3), print("thread done", file=sys.stderr))).start()
-leave({"none": None, "three": 3, "text": "a message", "thread": 0}[sys.argv[1]])
-"""
-
-
-def test_the_console_script_exits_as_sys_exit_would() -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    for how, status in (("none", 0), ("three", 3), ("text", 1), ("thread", 0)):
-        proc = subprocess.run([sys.executable, "-c", LEAVE, how], capture_output=True, text=True, env=env)
-        assert proc.returncode == status, (how, proc.stderr)
-        assert proc.stdout == "x" * 200_000, "the output is flushed"
-        assert "exit handler ran" in proc.stderr
-        assert ("a message" in proc.stderr) == (how == "text")
-        assert ("thread done" in proc.stderr) == (how == "thread")
-
-
-def test_a_command_through_the_console_script_keeps_its_status_and_output(example: Path) -> None:
-    listed = run_cli("list", cwd=example)
-    assert listed.code == 0 and listed.stdout.rstrip().endswith("issues") and listed.stderr == ""
-    assert run_cli("build", "nosuchissue", cwd=example).code == 1
-    assert run_cli("build", "--no-such-option", cwd=example).code == 2
