@@ -75,4 +75,3 @@ def test_none_of_the_issue_cases_reach_the_net(example: Path) -> None:
     for command in (("check",), ("build",), ("explain", "2024-16")):
         run = run_cli(*command, cwd=example, env={"PUBLISHER_EMAIL": "oops"})
         assert run.code == 1 and "internal error" not in run.stderr and "Traceback" not in run.stderr
-
