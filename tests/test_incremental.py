@@ -26,11 +26,12 @@ HEAVY = ("jinja2", "premailer", "numpy", "feedgen", "lxml", "pydantic")
 
 def cli_modules(ws: Path, *args: str) -> tuple[str, set[str]]:
     """Run the CLI in a new process; its output and the modules it imported."""
-    code = (  # printed by an exit handler: the console script ends without teardown
-        "import atexit, sys, runpy\n"
+    code = (
+        "import sys, runpy\n"
         f"sys.argv = ['publisher', *{list(args)!r}]\n"
-        "atexit.register(lambda: print('\\nMODULES=' + ','.join(sorted(sys.modules))))\n"
-        "runpy.run_module('publisher', run_name='__main__')\n"
+        "try:\n    runpy.run_module('publisher', run_name='__main__')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "finally:\n    print('\\nMODULES=' + ','.join(sorted(sys.modules)))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", code], cwd=ws, env=env, capture_output=True,
