@@ -22,7 +22,7 @@ from publisher.generations import Site, explain_os_error
 from publisher.loadcache import can_fork
 from publisher.manifest import Manifest
 from publisher.outdir import Target, output_target, refuse_editors_files, refuse_nested
-from publisher.output import Built, Spill
+from publisher.output import Built, Spill, sync_filesystem
 from publisher.records import Issue
 from publisher.render import (
     FEED_ENTRY,
@@ -226,10 +226,13 @@ def _build(
                                  picks.picked(v.issue.id for v in todo))
         if rendered.problems:
             raise BuildError(rendered.problems)
-        # The render cache's entries are written under temporary names by a thread (mostly
-        # hashing and writing, which release the GIL) while this one makes the feeds and the
-        # generation (a third of a second of a cold build); they become entries once the
-        # generation is public, and are removed if the build fails.
+        # A thread, while this one makes the feeds and the generation: the files set aside
+        # are synced to disk (the generation's own sync then has little left to wait for),
+        # and the render cache's entries are staged under temporary names (links to those
+        # files); they become entries once the generation is public, and are removed if the
+        # build fails.
+        if spill.folder.exists():
+            storing.submit(sync_filesystem, spill.folder)
         stored = storing.submit(rendered.stage, cache)
         add_issue_files(made, todo, rendered)
         budget = email_budget(todo, made)
