@@ -114,7 +114,7 @@ def group_key(
 
 def add_feeds(
     env: Environment, workspace: Workspace, views: list[IssueView], rendered: Rendered,
-    cache: IssueCache, out: Outputs, salt: str, parallel: bool = False,
+    cache: IssueCache, out: Outputs, salt: str,
 ) -> None:
     """The feeds over every published issue. An issue's content is named by its render key,
     and filled in (this build's render, else the cache) only for a document made again; an
@@ -142,7 +142,7 @@ def add_feeds(
     key = group_key("feeds", salt, workspace.config, published, rendered.keys)
     if key is None or not out.reuse_group("feeds", key):
         with out.group("feeds", key):
-            render_feeds(workspace.config, published, contents, out, fill, salt, parallel)
+            render_feeds(workspace.config, published, contents, out, fill, salt)
 
 
 def build(
@@ -226,16 +226,17 @@ def _build(
                                  picks.picked(v.issue.id for v in todo))
         if rendered.problems:
             raise BuildError(rendered.problems)
-        add_issue_files(made, todo, rendered)
-        budget = email_budget(todo, made)
-        add_feeds(env, workspace, views, rendered, cache, made, salt, parallel)  # forks: before any thread
-        # A thread, while this one makes the generation: the files set aside are synced to
-        # disk (the generation's own sync then has less left to wait for), and the render
-        # cache's entries are staged under temporary names (links to those files); they
-        # become entries once the generation is public, and are removed if the build fails.
+        # A thread, while this one makes the feeds and the generation: the files set aside
+        # are synced to disk (the generation's own sync then has little left to wait for),
+        # and the render cache's entries are staged under temporary names (links to those
+        # files); they become entries once the generation is public, and are removed if the
+        # build fails.
         if spill.folder.exists():
             storing.submit(sync_filesystem, spill.folder)
         stored = storing.submit(rendered.stage, cache)
+        add_issue_files(made, todo, rendered)
+        budget = email_budget(todo, made)
+        add_feeds(env, workspace, views, rendered, cache, made, salt)
         files = made.files
         problems = _checked(checked) + budget + feed_size_warnings(files) + keep_owners_robots(files, config, previous)
         record = Manifest(built=sorted(files), digest=stamp.digest, issues=sorted(wanted), warnings=problems,

@@ -112,11 +112,6 @@ class Outputs:
         for path, data in made.items():
             self.put(path, data, key)
 
-    def reserve(self, rel: str, key: str) -> None:
-        """rel's place among the files, in order, and its key, for a put() to come."""
-        self.files[rel] = b""
-        self.keys[rel] = key
-
     def put(self, rel: str, data: Output, key: str | None = None) -> None:
         self.files[rel] = self.spill.keep(rel, data) if self.spill and isinstance(data, bytes) else data
         if key is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
@@ -751,26 +750,3 @@ def test_the_newest_pairs_are_those_of_sorting_every_pair(issues: Any, tag: str,
     recent = sorted(range(len(views)), key=lambda n: views[n].issue.date, reverse=True)
     got = newest_pairs(views, recent, tag, limit)
     assert [(id(v), id(a)) for v, a in got] == [(id(v), id(a)) for v, a in want]
-
-
-def test_feed_documents_made_in_workers_are_those_made_in_one_process(
-    archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past PARALLEL_FROM feeds to make (a cold build's archive pages), forked workers make
-    them and set them aside; the files are the ones one process makes, in the same order."""
-    import publisher.feeds
-    from publisher.loadcache import can_fork
-    from tests.trees import public_tree
-
-    if not can_fork():
-        pytest.skip("workers are forked only with more than one core and no other thread")
-    trees, manifests = [], []
-    for name, threshold in (("workers", 1), ("here", 10**9)):
-        monkeypatch.setattr(publisher.feeds, "PARALLEL_FROM", threshold)
-        out = tmp_path / name
-        build(archive, out=out)
-        trees.append(public_tree(out))
-        manifest = json.loads((tmp_path / f".{name}.generations" / "1.json").read_text())
-        manifests.append({k: manifest[k] for k in ("built", "hashes", "keys", "groups")})  # not stats
-    assert trees[0] == trees[1] and any(rel.endswith("atom.xml") for rel in trees[0])
-    assert manifests[0] == manifests[1]

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 from feedgen.feed import FeedGenerator
 
@@ -36,7 +35,7 @@ Fill = Callable[[str], str]  # an issue's content stand-in -> its feed HTML
 
 def render_feeds(
     config: Config, views: Sequence[IssueView], contents: Mapping[str, str],
-    out: Outputs | None = None, fill: Fill | None = None, salt: str = "", parallel: bool = False,
+    out: Outputs | None = None, fill: Fill | None = None, salt: str = "",
 ) -> dict[str, Output]:
     """Every feed file, by path relative to the output folder; `views` = published issues.
 
@@ -46,59 +45,16 @@ def render_feeds(
     key changed is filled in and written, so full RFC 5005 archive pages are made once."""
     out = out if out is not None else Outputs()
     salt = key_of(salt, feeds_config(config))
-    todo: list[_Made] = []
     for feed in issue_feeds(config, views, contents) + article_feeds(config, views):
         base = key_of(salt, repr(feed))
         made = _Made(config, feed, fill)
         for fmt in config.feeds.formats:
             if fmt in FILES:
-                made.want(out, feed.folder + FILES[fmt][0], key_of(base, fmt), fmt)
+                out.make(feed.folder + FILES[fmt][0], key_of(base, fmt), partial(made.xml, fmt))
         # RFC 5005 archive pages are an XML mechanism: JSON Feed gets the subscription feeds.
         if "json" in config.feeds.formats and not feed.archived:
-            made.want(out, feed.folder + JSON_FILE, key_of(base, "json"), "json")
-        if made.docs:
-            todo.append(made)
-    for rel, data in _make_all(todo, out.spill.folder if out.spill else None, parallel):
-        out.put(rel, data)
+            out.make(feed.folder + JSON_FILE, key_of(base, "json"), made.json)
     return out.files
-
-
-PARALLEL_FROM = 32  # feeds to make before workers pay for their start (a cold build: 250 at 5,000 issues)
-_jobs: list[_Made] = []  # the feeds to make, set before the workers fork: they are sent indexes
-
-
-def _make_all(todo: list[_Made], spill: Path | None, parallel: bool) -> Iterator[tuple[str, Output]]:
-    """Every wanted document of these feeds: in forked workers if there are many (each
-    inherits the feeds and sets its documents aside in `spill`, sending back their names),
-    else here."""
-    from publisher.loadcache import can_fork
-
-    if not (parallel and len(todo) >= PARALLEL_FROM and can_fork()):
-        for made in todo:
-            yield from made.documents()
-        return
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    global _jobs, _spill
-    _jobs, _spill = todo, spill
-    cores = min(2, len(os.sched_getaffinity(0)))
-    try:
-        with ProcessPoolExecutor(cores, get_context("fork")) as pool:
-            for part in pool.map(_make_part, range(len(todo)), chunksize=8):
-                yield from part
-    finally:
-        _jobs, _spill = [], None
-
-
-_spill: Path | None = None
-
-
-def _make_part(n: int) -> list[tuple[str, Output]]:
-    from publisher.output import set_aside
-
-    return [(rel, set_aside(_spill, rel, data) if _spill is not None else data)
-            for rel, data in _jobs[n].documents()]
 
 
 def feeds_config(config: Config) -> str:
@@ -115,20 +71,6 @@ class _Made:
         self.config, self.feed, self.fill = config, feed, fill
         self._filled: Feed | None = None
         self._generator: FeedGenerator | None = None
-        self.docs: list[tuple[str, str]] = []  # (path, format) to make: their keys changed
-
-    def want(self, out: Outputs, rel: str, key: str, fmt: str) -> None:
-        """The previous document of `rel` if made from `key`; else noted, to be made (its
-        place among the files taken now, as out.make() would)."""
-        if (found := out.earlier.same(rel, key)) is not None:
-            out.put(rel, found, key)
-        else:
-            out.reserve(rel, key)
-            self.docs.append((rel, fmt))
-
-    def documents(self) -> Iterator[tuple[str, bytes]]:
-        for rel, fmt in self.docs:
-            yield rel, self.json() if fmt == "json" else self.xml(fmt)
 
     def filled(self) -> Feed:
         if self._filled is None:
