@@ -42,8 +42,8 @@ def wrap(text: str, width: int = 72, indent: str = "") -> str:
 
 def _fill(paragraph: str, width: int, indent: str) -> str:
     if paragraph.isprintable():
-        words = paragraph.lstrip(" ").split(" ")
-        lead = paragraph[: len(paragraph) - len(paragraph.lstrip(" "))]  # a list item's "  - "
+        body = paragraph.lstrip(" ")
+        lead, words = paragraph[: len(paragraph) - len(body)], body.split(" ")  # a list item's "  - "
         # textwrap keeps the spaces a paragraph starts with, on the first line, while that
         # line also holds the first word; words must be between single spaces, none after.
         if all(words) and (not lead or len(lead) + len(words[0]) <= width):

@@ -200,8 +200,9 @@ def test_a_damaged_cache_entry_is_ignored_and_rendered_again(tmp_path: Path, dam
         (entry,) = folder.iterdir()  # a folder: entry.json and the files
         email, eml = entry / "email.html", entry / "email.eml"
         html, mime = email.read_bytes(), eml.read_bytes()
-        email.unlink(), eml.unlink()  # never through a link: the generation's files stay whole
-        email.write_bytes(html), eml.write_bytes(mime)
+        for path, data in ((email, html), (eml, mime)):  # unlinked first: never damaged through
+            path.unlink()  # a link, so the generation's files stay whole
+            path.write_bytes(data)
         if damage == "truncated":
             email.write_bytes(html[: len(html) // 2])
         elif damage == "a flipped byte":
